@@ -1,0 +1,163 @@
+//! Native host ports: rusqlite store, system clock, OS randomness, stdout logger.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use taskapi::ports::{Level, RandomError};
+use taskapi::store::StmtResult;
+use taskapi::{Clock, Logger, Ports, Random, Row, Settings, Statement, Store, StoreError, Value};
+
+/// A rusqlite connection behind a mutex: one writer at a time, like D1.
+pub struct SqliteStore {
+    conn: Mutex<rusqlite::Connection>,
+}
+
+fn map_err(e: &rusqlite::Error) -> StoreError {
+    StoreError::from_sqlite_message(&e.to_string())
+}
+
+fn to_sql(v: Value) -> SqlValue {
+    match v {
+        Value::Null => SqlValue::Null,
+        Value::Integer(i) => SqlValue::Integer(i),
+        Value::Real(f) => SqlValue::Real(f),
+        Value::Text(s) => SqlValue::Text(s),
+        Value::Blob(b) => SqlValue::Blob(b),
+    }
+}
+
+fn from_sql(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}
+
+fn run(conn: &rusqlite::Connection, stmt: Statement) -> Result<StmtResult, StoreError> {
+    let mut prepared = conn.prepare_cached(&stmt.sql).map_err(|e| map_err(&e))?;
+    let columns = prepared.column_count();
+    let params = rusqlite::params_from_iter(stmt.params.into_iter().map(to_sql));
+    let mut rows = prepared.query(params).map_err(|e| map_err(&e))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| map_err(&e))? {
+        let mut values = Vec::with_capacity(columns);
+        for i in 0..columns {
+            values.push(from_sql(row.get_ref(i).map_err(|e| map_err(&e))?));
+        }
+        out.push(Row(values));
+    }
+    drop(rows);
+    let changes = if prepared.readonly() { 0 } else { conn.changes() };
+    Ok(StmtResult { rows: out, changes })
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies the migrations.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or a migration fails.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = rusqlite::Connection::open(path).map_err(|e| map_err(&e))?;
+        Self::init(conn)
+    }
+
+    /// A private in-memory database with the migrations applied.
+    ///
+    /// # Errors
+    /// When a migration fails.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let conn = rusqlite::Connection::open_in_memory().map_err(|e| map_err(&e))?;
+        Self::init(conn)
+    }
+
+    fn init(conn: rusqlite::Connection) -> Result<Self, StoreError> {
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+            .map_err(|e| map_err(&e))?;
+        for (_, sql) in taskapi::migrations::MIGRATIONS {
+            conn.execute_batch(sql).map_err(|e| map_err(&e))?;
+        }
+        Ok(Self { conn: Mutex::new(conn) })
+    }
+
+    fn with_conn<T>(&self, f: impl FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut guard = self.conn.lock().map_err(|_| StoreError::Unavailable("connection mutex poisoned".into()))?;
+        f(&mut guard)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn query(&self, stmt: Statement) -> Result<Vec<Row>, StoreError> {
+        self.with_conn(|c| run(c, stmt).map(|r| r.rows))
+    }
+
+    async fn execute(&self, stmt: Statement) -> Result<u64, StoreError> {
+        self.with_conn(|c| run(c, stmt).map(|r| r.changes))
+    }
+
+    async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError> {
+        self.with_conn(|c| {
+            let tx = c.transaction().map_err(|e| map_err(&e))?;
+            let mut results = Vec::with_capacity(stmts.len());
+            for stmt in stmts {
+                results.push(run(&tx, stmt)?);
+            }
+            tx.commit().map_err(|e| map_err(&e))?;
+            Ok(results)
+        })
+    }
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+}
+
+pub struct OsRandom;
+
+impl Random for OsRandom {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), RandomError> {
+        getrandom::fill(buf).map_err(|e| RandomError(e.to_string()))
+    }
+}
+
+/// Writes log lines to stdout, or collects them in memory for tests.
+#[derive(Default)]
+pub struct StdoutLogger {
+    pub captured: Option<Mutex<Vec<String>>>,
+}
+
+impl Logger for StdoutLogger {
+    fn write(&self, _level: Level, line: &str) {
+        match &self.captured {
+            Some(lines) => {
+                if let Ok(mut l) = lines.lock() {
+                    l.push(line.to_owned());
+                }
+            }
+            None => println!("{line}"),
+        }
+    }
+}
+
+/// Ports for a native host over the given store.
+pub fn ports(store: Arc<dyn Store>, settings: Settings, logger: Arc<dyn Logger>) -> Ports {
+    Ports {
+        store,
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandom),
+        logger,
+        settings: Arc::new(settings),
+    }
+}

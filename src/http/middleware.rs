@@ -1,0 +1,179 @@
+//! Cross-cutting request handling: request id, problem rendering, security and CORS
+//! headers, and the one structured log line per request.
+
+use std::sync::{Arc, Mutex};
+
+use axum::{
+    body::Body,
+    extract::{MatchedPath, Request, State},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use serde::Serialize;
+
+use super::problem::{self, ApiError, ProblemMarker};
+use super::AppState;
+use crate::ports::Level;
+
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, available to handlers as an extension.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Facts a handler learns that the log line wants (the authenticated principal).
+#[derive(Debug, Clone, Default)]
+pub struct LogContext(pub Arc<Mutex<LogFields>>);
+
+#[derive(Debug, Clone, Default)]
+pub struct LogFields {
+    pub principal: Option<String>,
+}
+
+impl LogContext {
+    pub fn set_principal(&self, id: &str) {
+        if let Ok(mut f) = self.0.lock() {
+            f.principal = Some(id.to_owned());
+        }
+    }
+}
+
+/// A caller-supplied request id is kept when it is 1–128 chars of `[A-Za-z0-9._-]`.
+pub fn valid_request_id(s: &str) -> bool {
+    (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+#[derive(Serialize)]
+struct LogLine<'a> {
+    time: String,
+    level: &'static str,
+    msg: &'static str,
+    request_id: &'a str,
+    method: &'a str,
+    route: Option<&'a str>,
+    status: u16,
+    duration_ms: i64,
+    principal: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+const EXPOSED_HEADERS: &str = "X-Request-Id, ETag, Link, Location, Retry-After, RateLimit, RateLimit-Policy";
+const ALLOWED_METHODS: &str = "GET, POST, PATCH, DELETE, OPTIONS";
+const ALLOWED_HEADERS: &str = "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id";
+
+pub async fn request_context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let ports = &state.ports;
+    let started = ports.clock.now_ms();
+    let request_id = match req.headers().get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
+        Some(id) if valid_request_id(id) => id.to_owned(),
+        _ => crate::ids::uuid_v7(ports.clock.as_ref(), ports.random.as_ref())
+            .unwrap_or_else(|_| format!("req-{started}")),
+    };
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let allowed_origin = origin.filter(|o| {
+        o.to_str().is_ok_and(|o| ports.settings.cors_allowed_origins.iter().any(|a| a == o))
+    });
+    let log_ctx = LogContext::default();
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    req.extensions_mut().insert(log_ctx.clone());
+
+    let is_preflight = method == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut res = if is_preflight {
+        preflight(allowed_origin.is_some())
+    } else {
+        next.run(req).await
+    };
+
+    let mut hidden_error = None;
+    let mut problem_slug = None;
+    if let Some(ProblemMarker(err)) = res.extensions_mut().remove::<ProblemMarker>() {
+        problem_slug = Some(err.slug());
+        hidden_error = err.log_detail().map(str::to_owned);
+        res = with_problem_body(res, &err, &request_id);
+    }
+
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert(X_REQUEST_ID, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Some(o) = allowed_origin {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
+    }
+    if !ports.settings.cors_allowed_origins.is_empty() {
+        h.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+
+    let status = res.status().as_u16();
+    let level = if status >= 500 { Level::Error } else { Level::Info };
+    if level >= ports.settings.log_level {
+        let fields = log_ctx.0.lock().map(|f| f.clone()).unwrap_or_default();
+        let line = LogLine {
+            time: crate::clock::format_rfc3339_ms(started),
+            level: level.as_str(),
+            msg: "request",
+            request_id: &request_id,
+            method: method.as_str(),
+            route: route.as_deref(),
+            status,
+            duration_ms: ports.clock.now_ms().saturating_sub(started),
+            principal: fields.principal.as_deref(),
+            problem: problem_slug,
+            error: hidden_error.as_deref(),
+        };
+        if let Ok(s) = serde_json::to_string(&line) {
+            ports.logger.write(level, &s);
+        }
+    }
+    res
+}
+
+fn preflight(allowed: bool) -> Response {
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    if allowed {
+        let h = res.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOWED_METHODS));
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOWED_HEADERS));
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    }
+    res
+}
+
+fn with_problem_body(res: Response, err: &ApiError, request_id: &str) -> Response {
+    let (mut parts, _) = res.into_parts();
+    let mut problem = err.to_problem();
+    let rendered = problem::render(&mut problem, request_id);
+    let (rparts, body) = rendered.into_parts();
+    parts.status = rparts.status;
+    for (k, v) in &rparts.headers {
+        parts.headers.insert(k.clone(), v.clone());
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::new(body))
+}
+
+/// Fallback for paths no route matches, including unknown API versions.
+pub async fn not_found(req: Request) -> ApiError {
+    let path = req.uri().path();
+    if path.starts_with("/v") && !path.starts_with("/v1/") && path != "/v1" {
+        let version = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+        ApiError::NotFound(format!("API version `{version}` does not exist; this server speaks /v1"))
+    } else {
+        ApiError::NotFound("no resource at this path".to_owned())
+    }
+}
+
+/// Fallback for a known path with a method it does not support.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,0 +1,46 @@
+//! The HTTP layer: one router for every host, with the cross-cutting rules of the
+//! contract (request ids, problem+json, security headers, CORS, one log line per request).
+
+pub mod health;
+pub mod middleware;
+pub mod openapi;
+pub mod problem;
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use bytes::Bytes;
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::ports::Ports;
+pub use problem::{ApiError, FieldError, Problem};
+
+/// Shared state of every handler: the ports and what is computed once per instance.
+#[derive(Clone)]
+pub struct AppState {
+    pub ports: Ports,
+    /// The serialized OpenAPI document, rendered on first request.
+    pub openapi: Arc<OnceLock<Bytes>>,
+    pub openapi_doc: Arc<utoipa::openapi::OpenApi>,
+}
+
+/// Builds the router and the OpenAPI document from the same route table, so the
+/// document cannot list a route the router lacks or miss one it has.
+pub fn router_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(openapi::openapi_json))
+        .split_for_parts()
+}
+
+/// The application: every host calls this once with its ports and serves the result.
+pub fn app(ports: Ports) -> Router {
+    let (router, doc) = router_and_doc();
+    let state = AppState { ports, openapi: Arc::new(OnceLock::new()), openapi_doc: Arc::new(doc) };
+    router
+        .fallback(middleware::not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::request_context))
+        .with_state(state)
+}

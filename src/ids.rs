@@ -1,0 +1,70 @@
+//! Identifiers: UUIDv7 (RFC 9562), time-sortable text, never integers (D1 loses precision above 2^53).
+
+use crate::ports::{Clock, Random, RandomError};
+
+/// A new UUIDv7: 48 bits of Unix milliseconds, then 74 random bits.
+///
+/// # Errors
+/// When the random source fails.
+pub fn uuid_v7(clock: &dyn Clock, random: &dyn Random) -> Result<String, RandomError> {
+    let mut bytes = [0u8; 16];
+    random.fill(&mut bytes[6..])?;
+    let ms = u64::try_from(clock.now_ms()).unwrap_or(0);
+    let ts = ms.to_be_bytes();
+    bytes[..6].copy_from_slice(&ts[2..]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x70;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Ok(format_uuid(&bytes))
+}
+
+fn format_uuid(b: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push(char::from(HEX[usize::from(byte >> 4)]));
+        s.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    s
+}
+
+/// True when `s` has the shape of a UUID (any version), lower- or upper-case hex.
+pub fn looks_like_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FixedClock(i64);
+    impl Clock for FixedClock {
+        fn now_ms(&self) -> i64 {
+            self.0
+        }
+    }
+    struct Ones;
+    impl Random for Ones {
+        fn fill(&self, buf: &mut [u8]) -> Result<(), RandomError> {
+            buf.fill(0xff);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn uuid_v7_has_version_variant_and_sorts_by_time() {
+        let a = uuid_v7(&FixedClock(1_700_000_000_000), &Ones).unwrap_or_default();
+        let b = uuid_v7(&FixedClock(1_700_000_000_001), &Ones).unwrap_or_default();
+        assert!(looks_like_uuid(&a));
+        assert_eq!(a.as_bytes()[14], b'7');
+        assert!(matches!(a.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
+        assert!(a < b);
+        assert_eq!(&a[..13], "018bcfe5-6800");
+    }
+}

@@ -1,0 +1,20 @@
+//! Task API core: the HTTP contract, domain rules and SQL, independent of any host platform.
+//!
+//! Hosts (Cloudflare Workers, Spin, the native test host) build [`Ports`] from their
+//! bindings, call [`app`] once, and feed it `http::Request`s.
+
+pub mod clock;
+pub mod http;
+pub mod ids;
+pub mod migrations;
+pub mod ports;
+pub mod settings;
+pub mod store;
+
+pub use http::app;
+pub use ports::{Clock, Logger, Ports, Random};
+pub use settings::{Settings, SettingsError};
+pub use store::{Row, Statement, Store, StoreError, Value};
+
+/// The version reported by `GET /v1/health` and the OpenAPI document.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,81 @@
+//! The conformance suite: the HTTP contract (../shared/API.md) as black-box checks that
+//! run unchanged against every host — workerd/D1, the Spin host, the native host.
+
+mod client;
+mod checks;
+
+pub use client::{Client, Resp};
+
+/// A check: Ok when the host behaves as the contract says, Err with what differed.
+pub type Check = fn(&Client) -> Result<(), String>;
+
+/// The origin every host under test is configured to allow for CORS.
+pub const TEST_ORIGIN: &str = "https://app.example.test";
+
+/// Fails the check with a message unless the condition holds.
+#[macro_export]
+macro_rules! ensure {
+    ($cond:expr, $($arg:tt)+) => {
+        if !$cond {
+            return Err(format!($($arg)+));
+        }
+    };
+}
+
+/// Fails unless the two values are equal.
+#[macro_export]
+macro_rules! ensure_eq {
+    ($left:expr, $right:expr, $what:expr) => {{
+        let (l, r) = (&$left, &$right);
+        if l != r {
+            return Err(format!("{}: expected {:?}, got {:?}", $what, r, l));
+        }
+    }};
+}
+
+/// Every check of the suite, named as a sentence.
+pub fn all_checks() -> Vec<(&'static str, Check)> {
+    checks::all()
+}
+
+/// Outcome of a run against one host.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub passed: usize,
+    pub failures: Vec<(String, String)>,
+}
+
+impl Report {
+    pub fn failed(&self) -> usize {
+        self.failures.len()
+    }
+}
+
+/// Runs every check (or those whose name contains `filter`) against `base_url`,
+/// printing one line per check.
+pub fn run(base_url: &str, host: &str, filter: Option<&str>) -> Report {
+    let client = Client::new(base_url);
+    let mut report = Report::default();
+    for (name, check) in all_checks() {
+        if filter.is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        match check(&client) {
+            Ok(()) => {
+                report.passed += 1;
+                println!("[{host}] ok   {name}");
+            }
+            Err(e) => {
+                println!("[{host}] FAIL {name}: {e}");
+                report.failures.push((name.to_owned(), e));
+            }
+        }
+    }
+    println!(
+        "conformance[{host}]: {} checks, {} passed, {} failed",
+        report.passed + report.failed(),
+        report.passed,
+        report.failed()
+    );
+    report
+}
