@@ -8,6 +8,7 @@ pub mod http;
 pub mod ids;
 pub mod migrations;
 pub mod ports;
+pub mod ratelimit;
 pub mod settings;
 pub mod store;
 

@@ -44,3 +44,22 @@ pub fn app(ports: Ports) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::request_context))
         .with_state(state)
 }
+
+/// The answer of a host that could not build the app (bad configuration): a 500
+/// problem without internals. The host logs the reason itself.
+pub fn startup_failure(headers: &http::HeaderMap) -> axum::response::Response {
+    let request_id = headers
+        .get(&middleware::X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| middleware::valid_request_id(id))
+        .unwrap_or("startup-failure")
+        .to_owned();
+    let mut problem = ApiError::Internal(String::new()).to_problem();
+    let mut res = problem::render(&mut problem, &request_id);
+    if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert(middleware::X_REQUEST_ID, v);
+    }
+    res.headers_mut()
+        .insert(http::header::X_CONTENT_TYPE_OPTIONS, http::HeaderValue::from_static("nosniff"));
+    res
+}

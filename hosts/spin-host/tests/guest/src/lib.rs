@@ -153,6 +153,13 @@ async fn hit(id: &str) -> anyhow::Result<Json> {
     }))
 }
 
+/// Reads the table created by the host's `--sqlite-init` file.
+async fn seeded() -> anyhow::Result<Json> {
+    let db = Connection::open_default().await.map_err(sql_err)?;
+    let (_, rows) = exec(&db, "SELECT name FROM seeded ORDER BY id", vec![]).await.map_err(sql_err)?;
+    Ok(json!(rows.iter().map(|r| value_json(&r[0])).collect::<Vec<_>>()))
+}
+
 async fn kv() -> anyhow::Result<Json> {
     let e = |e: spin_sdk::key_value::Error| anyhow::anyhow!("{e:?}");
     let store = Store::open_default().await.map_err(e)?;
@@ -202,6 +209,7 @@ async fn handle(req: Request) -> impl IntoResponse {
             "/sqlite" => ok(sqlite_roundtrip().await?),
             "/sqlite-errors" => ok(sqlite_errors().await?),
             "/kv" => ok(kv().await?),
+            "/seeded" => ok(seeded().await?),
             "/hit" => ok(hit(&query).await?),
             "/var" => match spin_sdk::variables::get(&query).await {
                 Ok(v) => ok(json!({"value": v})),

@@ -1,0 +1,157 @@
+//! The store port on D1: values and errors translated, `batch` is D1's atomic batch.
+
+use async_trait::async_trait;
+use js_sys::{Array, Uint8Array};
+use taskapi::store::StmtResult;
+use taskapi::{Row, Statement, Store, StoreError, Value};
+use wasm_bindgen::{JsCast, JsValue};
+use worker::send::{SendFuture, SendWrapper};
+use worker::{D1Database, D1PreparedStatement};
+
+/// D1 behind the store port. Workers run one thread per isolate, so the JS handle may be
+/// shared as `Send + Sync` (that is what `SendWrapper` asserts).
+pub struct D1Store {
+    db: SendWrapper<D1Database>,
+}
+
+impl D1Store {
+    pub fn new(db: D1Database) -> Self {
+        Self { db: SendWrapper::new(db) }
+    }
+
+    fn prepare(&self, stmt: &Statement) -> Result<D1PreparedStatement, StoreError> {
+        let params: Vec<JsValue> = stmt.params.iter().map(to_js).collect();
+        self.db.prepare(stmt.sql.as_ref()).bind(&params).map_err(err)
+    }
+}
+
+fn err(e: worker::Error) -> StoreError {
+    StoreError::from_sqlite_message(&e.to_string())
+}
+
+/// D1 rejects BigInt, so integers travel as doubles (ours stay below 2^53).
+fn to_js(v: &Value) -> JsValue {
+    match v {
+        Value::Null => JsValue::null(),
+        #[allow(clippy::cast_precision_loss)]
+        Value::Integer(i) => JsValue::from_f64(*i as f64),
+        Value::Real(f) => JsValue::from_f64(*f),
+        Value::Text(s) => JsValue::from_str(s),
+        Value::Blob(b) => Uint8Array::from(b.as_slice()).buffer().into(),
+    }
+}
+
+fn from_js(v: &JsValue) -> Value {
+    if v.is_null() || v.is_undefined() {
+        Value::Null
+    } else if let Some(f) = v.as_f64() {
+        if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+            #[allow(clippy::cast_possible_truncation)]
+            Value::Integer(f as i64)
+        } else {
+            Value::Real(f)
+        }
+    } else if let Some(s) = v.as_string() {
+        Value::Text(s)
+    } else if let Some(b) = v.as_bool() {
+        Value::Integer(i64::from(b))
+    } else if v.is_instance_of::<js_sys::ArrayBuffer>() || v.is_instance_of::<Uint8Array>() || Array::is_array(v) {
+        Value::Blob(Uint8Array::new(v).to_vec())
+    } else {
+        Value::Text(format!("{v:?}"))
+    }
+}
+
+fn row_from_array(row: &JsValue) -> Row {
+    Row(row.dyn_ref::<Array>().map(|a| a.iter().map(|v| from_js(&v)).collect()).unwrap_or_default())
+}
+
+
+fn changes(result: &worker::D1Result) -> u64 {
+    result
+        .meta()
+        .ok()
+        .flatten()
+        .and_then(|m| m.changes)
+        .and_then(|c| u64::try_from(c).ok())
+        .unwrap_or(0)
+}
+
+#[async_trait]
+impl Store for D1Store {
+    async fn query(&self, stmt: Statement) -> Result<Vec<Row>, StoreError> {
+        SendFuture::new(async move {
+            let prepared = self.prepare(&stmt)?;
+            let rows = prepared.raw_js_value().await.map_err(err)?;
+            Ok(rows.iter().map(row_from_array).collect())
+        })
+        .await
+    }
+
+    async fn execute(&self, stmt: Statement) -> Result<u64, StoreError> {
+        SendFuture::new(async move {
+            let prepared = self.prepare(&stmt)?;
+            let result = prepared.run().await.map_err(err)?;
+            Ok(changes(&result))
+        })
+        .await
+    }
+
+    async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError> {
+        SendFuture::new(async move {
+            let prepared = stmts.iter().map(|s| self.prepare(s)).collect::<Result<Vec<_>, _>>()?;
+            let results = self.db.batch(prepared).await.map_err(err)?;
+            let mut out = Vec::with_capacity(results.len());
+            for r in &results {
+                if let Some(e) = r.error() {
+                    return Err(StoreError::from_sqlite_message(&e));
+                }
+                out.push(StmtResult { rows: batch_rows(r)?, changes: changes(r) });
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn batch_rows(r: &worker::D1Result) -> Result<Vec<Row>, StoreError> {
+    let rows: Vec<OrderedRow> = r.results().map_err(err)?;
+    Ok(rows.into_iter().map(|r| Row(r.0)).collect())
+}
+
+/// A batch result row: D1 gives objects; serde visits their entries in column order.
+struct OrderedRow(Vec<Value>);
+
+impl<'de> serde::Deserialize<'de> for OrderedRow {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = OrderedRow;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a result row object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<OrderedRow, A::Error> {
+                let mut values = Vec::new();
+                while let Some((_, v)) = map.next_entry::<serde::de::IgnoredAny, serde_json::Value>()? {
+                    values.push(match v {
+                        serde_json::Value::Null => Value::Null,
+                        serde_json::Value::Bool(b) => Value::Integer(i64::from(b)),
+                        serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                            (Some(i), _) => Value::Integer(i),
+                            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+                                #[allow(clippy::cast_possible_truncation)]
+                                Value::Integer(f as i64)
+                            }
+                            (None, Some(f)) => Value::Real(f),
+                            (None, None) => Value::Null,
+                        },
+                        serde_json::Value::String(s) => Value::Text(s),
+                        other => Value::Text(other.to_string()),
+                    });
+                }
+                Ok(OrderedRow(values))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
