@@ -18,14 +18,13 @@ pub fn uuid_v7(clock: &dyn Clock, random: &dyn Random) -> Result<String, RandomE
 }
 
 fn format_uuid(b: &[u8; 16]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(36);
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
             s.push('-');
         }
-        s.push(char::from(HEX[usize::from(byte >> 4)]));
-        s.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        s.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
+        s.push(char::from_digit(u32::from(byte & 0x0f), 16).unwrap_or('0'));
     }
     s
 }

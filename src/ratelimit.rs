@@ -39,12 +39,20 @@ pub fn gcra(tat: Option<i64>, now: i64, quota: Quota) -> Decision {
     let new_tat = base.saturating_add(t);
     let allowed = new_tat - now <= window;
     let stored = if allowed { new_tat } else { base };
-    let remaining = if stored - now >= window { 0 } else { (window - (stored - now)) / t };
+    let remaining = if stored - now >= window {
+        0
+    } else {
+        (window - (stored - now)) / t
+    };
     Decision {
         allowed,
         remaining: u32::try_from(remaining.max(0)).unwrap_or(0),
         reset_ms: (stored - now).max(0),
-        retry_after_ms: if allowed { 0 } else { (new_tat - now - window).max(1) },
+        retry_after_ms: if allowed {
+            0
+        } else {
+            (new_tat - now - window).max(1)
+        },
         tat: stored,
     }
 }
@@ -53,7 +61,10 @@ pub fn gcra(tat: Option<i64>, now: i64, quota: Quota) -> Decision {
 mod tests {
     use super::*;
 
-    const Q: Quota = Quota { limit: 5, window_ms: 60_000 };
+    const Q: Quota = Quota {
+        limit: 5,
+        window_ms: 60_000,
+    };
 
     #[test]
     fn allows_the_limit_then_refuses_with_a_retry_time() {
@@ -68,7 +79,11 @@ mod tests {
         assert!(!d.allowed);
         assert_eq!(d.remaining, 0);
         assert_eq!(d.retry_after_ms, 12_000);
-        assert_eq!(d.tat, tat.unwrap_or_default(), "a refused request does not consume");
+        assert_eq!(
+            d.tat,
+            tat.unwrap_or_default(),
+            "a refused request does not consume"
+        );
     }
 
     #[test]

@@ -56,7 +56,11 @@ impl Settings {
     /// # Errors
     /// A [`SettingsError`] naming the first bad variable.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
-        let get = |k: &str| lookup(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            lookup(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let environment = get("ENVIRONMENT").unwrap_or_else(|| "production".to_owned());
         if environment != "production" && environment != "development" {
             return Err(SettingsError(format!(
@@ -64,7 +68,12 @@ impl Settings {
             )));
         }
         let cors_allowed_origins = get("CORS_ALLOWED_ORIGINS")
-            .map(|v| v.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         let log_level = match get("LOG_LEVEL").as_deref() {
             None | Some("info") => crate::ports::Level::Info,
@@ -77,7 +86,11 @@ impl Settings {
                 )))
             }
         };
-        Ok(Settings { environment, cors_allowed_origins, log_level })
+        Ok(Settings {
+            environment,
+            cors_allowed_origins,
+            log_level,
+        })
     }
 
     /// Parses settings from a map (tests, hosts that collect variables first).
@@ -96,7 +109,9 @@ mod tests {
     #[test]
     fn defaults_are_production_and_info() {
         let s = Settings::from_lookup(|_| None);
-        assert!(matches!(s, Ok(ref s) if s.environment == "production" && s.log_level == crate::ports::Level::Info));
+        assert!(
+            matches!(s, Ok(ref s) if s.environment == "production" && s.log_level == crate::ports::Level::Info)
+        );
     }
 
     #[test]
@@ -107,6 +122,9 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        assert_eq!(format!("{:?}", Secret::new("hunter2hunter2")), "Secret([REDACTED])");
+        assert_eq!(
+            format!("{:?}", Secret::new("hunter2hunter2")),
+            "Secret([REDACTED])"
+        );
     }
 }

@@ -39,5 +39,9 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
         .query(Statement::new("SELECT 1", Vec::new()))
         .await
         .map_err(|e| ApiError::Unavailable(format!("health check query failed: {e}")))?;
-    Ok(Json(Health { status: "ok", database: "ok", version: crate::VERSION }))
+    Ok(Json(Health {
+        status: "ok",
+        database: "ok",
+        version: crate::VERSION,
+    }))
 }

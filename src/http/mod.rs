@@ -37,11 +37,18 @@ pub fn router_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The application: every host calls this once with its ports and serves the result.
 pub fn app(ports: Ports) -> Router {
     let (router, doc) = router_and_doc();
-    let state = AppState { ports, openapi: Arc::new(OnceLock::new()), openapi_doc: Arc::new(doc) };
+    let state = AppState {
+        ports,
+        openapi: Arc::new(OnceLock::new()),
+        openapi_doc: Arc::new(doc),
+    };
     router
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::request_context))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::request_context,
+        ))
         .with_state(state)
 }
 
@@ -59,7 +66,9 @@ pub fn startup_failure(headers: &http::HeaderMap) -> axum::response::Response {
     if let Ok(v) = http::HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(middleware::X_REQUEST_ID, v);
     }
-    res.headers_mut()
-        .insert(http::header::X_CONTENT_TYPE_OPTIONS, http::HeaderValue::from_static("nosniff"));
+    res.headers_mut().insert(
+        http::header::X_CONTENT_TYPE_OPTIONS,
+        http::HeaderValue::from_static("nosniff"),
+    );
     res
 }

@@ -40,12 +40,22 @@ pub struct ApiDoc;
 pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
     let body = state
         .openapi
-        .get_or_init(|| serde_json::to_vec(&*state.openapi_doc).unwrap_or_default().into())
+        .get_or_init(|| {
+            serde_json::to_vec(&*state.openapi_doc)
+                .unwrap_or_default()
+                .into()
+        })
         .clone();
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
         ],
         body,
     )

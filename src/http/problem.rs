@@ -19,8 +19,16 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code: code.into(), message: message.into() }
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -38,7 +46,9 @@ pub enum ApiError {
     PreconditionFailed(String),
     PayloadTooLarge(usize),
     UnsupportedMediaType,
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     /// The detail is logged, the body says only "internal error".
     Internal(String),
     /// The detail is logged, the body says only that a dependency is unavailable.
@@ -54,7 +64,11 @@ pub const PROBLEM_TYPES: &[(&str, &str, u16)] = &[
     ("not-found", "Not found", 404),
     ("method-not-allowed", "Method not allowed", 405),
     ("conflict", "Conflict", 409),
-    ("invalid-status-transition", "Invalid status transition", 409),
+    (
+        "invalid-status-transition",
+        "Invalid status transition",
+        409,
+    ),
     ("precondition-failed", "Precondition failed", 412),
     ("payload-too-large", "Payload too large", 413),
     ("unsupported-media-type", "Unsupported media type", 415),
@@ -103,7 +117,10 @@ impl ApiError {
     }
 
     pub fn status(&self) -> StatusCode {
-        let code = PROBLEM_TYPES.iter().find(|(s, _, _)| *s == self.slug()).map_or(500, |(_, _, c)| *c);
+        let code = PROBLEM_TYPES
+            .iter()
+            .find(|(s, _, _)| *s == self.slug())
+            .map_or(500, |(_, _, c)| *c);
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
@@ -118,7 +135,10 @@ impl ApiError {
     /// The public problem body (without the request id, which the middleware adds).
     pub fn to_problem(&self) -> Problem {
         let slug = self.slug();
-        let title = PROBLEM_TYPES.iter().find(|(s, _, _)| *s == slug).map_or("Error", |(_, t, _)| *t);
+        let title = PROBLEM_TYPES
+            .iter()
+            .find(|(s, _, _)| *s == slug)
+            .map_or("Error", |(_, t, _)| *t);
         let detail = match self {
             ApiError::Validation(errs) => {
                 format!("{} field(s) are invalid; see `errors`", errs.len())
@@ -132,12 +152,18 @@ impl ApiError {
             | ApiError::PreconditionFailed(d) => d.clone(),
             ApiError::MethodNotAllowed => "this method is not allowed on this resource".to_owned(),
             ApiError::PayloadTooLarge(max) => format!("request body exceeds {max} bytes"),
-            ApiError::UnsupportedMediaType => "request body must be sent as `Content-Type: application/json`".to_owned(),
+            ApiError::UnsupportedMediaType => {
+                "request body must be sent as `Content-Type: application/json`".to_owned()
+            }
             ApiError::RateLimited { retry_after_secs } => {
                 format!("rate limit exceeded; retry after {retry_after_secs} s")
             }
-            ApiError::Internal(_) => "an internal error occurred; quote the request id when reporting it".to_owned(),
-            ApiError::Unavailable(_) => "a dependency is temporarily unavailable; retry later".to_owned(),
+            ApiError::Internal(_) => {
+                "an internal error occurred; quote the request id when reporting it".to_owned()
+            }
+            ApiError::Unavailable(_) => {
+                "a dependency is temporarily unavailable; retry later".to_owned()
+            }
         };
         Problem {
             type_uri: format!("{PROBLEM_TYPE_BASE}{slug}"),
@@ -191,7 +217,8 @@ pub fn render(problem: &mut Problem, request_id: &str) -> Response {
     problem.request_id = request_id.to_owned();
     let body = serde_json::to_vec(problem).unwrap_or_default();
     let mut res = Response::new(axum::body::Body::from(body));
-    *res.status_mut() = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *res.status_mut() =
+        StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     res.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),

@@ -16,12 +16,17 @@ pub struct D1Store {
 
 impl D1Store {
     pub fn new(db: D1Database) -> Self {
-        Self { db: SendWrapper::new(db) }
+        Self {
+            db: SendWrapper::new(db),
+        }
     }
 
     fn prepare(&self, stmt: &Statement) -> Result<D1PreparedStatement, StoreError> {
         let params: Vec<JsValue> = stmt.params.iter().map(to_js).collect();
-        self.db.prepare(stmt.sql.as_ref()).bind(&params).map_err(err)
+        self.db
+            .prepare(stmt.sql.as_ref())
+            .bind(&params)
+            .map_err(err)
     }
 }
 
@@ -55,7 +60,10 @@ fn from_js(v: &JsValue) -> Value {
         Value::Text(s)
     } else if let Some(b) = v.as_bool() {
         Value::Integer(i64::from(b))
-    } else if v.is_instance_of::<js_sys::ArrayBuffer>() || v.is_instance_of::<Uint8Array>() || Array::is_array(v) {
+    } else if v.is_instance_of::<js_sys::ArrayBuffer>()
+        || v.is_instance_of::<Uint8Array>()
+        || Array::is_array(v)
+    {
         Value::Blob(Uint8Array::new(v).to_vec())
     } else {
         Value::Text(format!("{v:?}"))
@@ -63,9 +71,11 @@ fn from_js(v: &JsValue) -> Value {
 }
 
 fn row_from_array(row: &JsValue) -> Row {
-    Row(row.dyn_ref::<Array>().map(|a| a.iter().map(|v| from_js(&v)).collect()).unwrap_or_default())
+    Row(row
+        .dyn_ref::<Array>()
+        .map(|a| a.iter().map(|v| from_js(&v)).collect())
+        .unwrap_or_default())
 }
-
 
 fn changes(result: &worker::D1Result) -> u64 {
     result
@@ -99,14 +109,20 @@ impl Store for D1Store {
 
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError> {
         SendFuture::new(async move {
-            let prepared = stmts.iter().map(|s| self.prepare(s)).collect::<Result<Vec<_>, _>>()?;
+            let prepared = stmts
+                .iter()
+                .map(|s| self.prepare(s))
+                .collect::<Result<Vec<_>, _>>()?;
             let results = self.db.batch(prepared).await.map_err(err)?;
             let mut out = Vec::with_capacity(results.len());
             for r in &results {
                 if let Some(e) = r.error() {
                     return Err(StoreError::from_sqlite_message(&e));
                 }
-                out.push(StmtResult { rows: batch_rows(r)?, changes: changes(r) });
+                out.push(StmtResult {
+                    rows: batch_rows(r)?,
+                    changes: changes(r),
+                });
             }
             Ok(out)
         })
@@ -130,15 +146,22 @@ impl<'de> serde::Deserialize<'de> for OrderedRow {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a result row object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<OrderedRow, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrderedRow, A::Error> {
                 let mut values = Vec::new();
-                while let Some((_, v)) = map.next_entry::<serde::de::IgnoredAny, serde_json::Value>()? {
+                while let Some((_, v)) =
+                    map.next_entry::<serde::de::IgnoredAny, serde_json::Value>()?
+                {
                     values.push(match v {
                         serde_json::Value::Null => Value::Null,
                         serde_json::Value::Bool(b) => Value::Integer(i64::from(b)),
                         serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
                             (Some(i), _) => Value::Integer(i),
-                            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+                            (None, Some(f))
+                                if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 =>
+                            {
                                 #[allow(clippy::cast_possible_truncation)]
                                 Value::Integer(f as i64)
                             }

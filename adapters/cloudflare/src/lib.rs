@@ -59,7 +59,10 @@ impl Logger for ConsoleLogger {
 
 fn build_app(env: &Env) -> Result<Router, String> {
     let settings = Settings::from_lookup(|k| {
-        env.var(k).map(|v| v.to_string()).or_else(|_| env.secret(k).map(|v| v.to_string())).ok()
+        env.var(k)
+            .map(|v| v.to_string())
+            .or_else(|_| env.secret(k).map(|v| v.to_string()))
+            .ok()
     })
     .map_err(|e| e.to_string())?;
     let db = env.d1("DB").map_err(|e| format!("D1 binding `DB`: {e}"))?;
@@ -85,11 +88,18 @@ fn app(env: &Env) -> Result<Router, String> {
 }
 
 #[event(fetch)]
-async fn fetch(req: HttpRequest, env: Env, _ctx: Context) -> worker::Result<http::Response<axum::body::Body>> {
+async fn fetch(
+    req: HttpRequest,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<http::Response<axum::body::Body>> {
     let mut router = match app(&env) {
         Ok(router) => router,
         Err(e) => {
-            worker::console_error!("{{\"level\":\"error\",\"msg\":\"startup failed\",\"error\":{:?}}}", e);
+            worker::console_error!(
+                "{{\"level\":\"error\",\"msg\":\"startup failed\",\"error\":{:?}}}",
+                e
+            );
             return Ok(taskapi::http::startup_failure(req.headers()));
         }
     };

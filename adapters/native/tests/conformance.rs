@@ -1,4 +1,5 @@
 //! Runs the black-box conformance suite against the native host on a loopback port.
+#![allow(clippy::panic)]
 
 use std::net::SocketAddr;
 use std::sync::{mpsc, Arc};
@@ -9,7 +10,10 @@ use taskapi_native::{ports, SqliteStore, StdoutLogger};
 fn start_native_host() -> String {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build();
         let Ok(rt) = rt else { return };
         rt.block_on(async move {
             let settings = Settings::from_lookup(|k| match k {
@@ -17,15 +21,31 @@ fn start_native_host() -> String {
                 "ENVIRONMENT" => Some("development".to_owned()),
                 _ => None,
             });
-            let (Ok(settings), Ok(store)) = (settings, SqliteStore::in_memory()) else { return };
-            let app = taskapi::app(ports(Arc::new(store), settings, Arc::new(StdoutLogger::default())));
-            let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else { return };
-            let Ok(addr) = listener.local_addr() else { return };
+            let (Ok(settings), Ok(store)) = (settings, SqliteStore::in_memory()) else {
+                return;
+            };
+            let app = taskapi::app(ports(
+                Arc::new(store),
+                settings,
+                Arc::new(StdoutLogger::default()),
+            ));
+            let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else {
+                return;
+            };
+            let Ok(addr) = listener.local_addr() else {
+                return;
+            };
             let _ = tx.send(addr);
-            let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await;
         });
     });
-    let addr = rx.recv().unwrap_or_else(|e| panic!("native host did not start: {e}"));
+    let addr = rx
+        .recv()
+        .unwrap_or_else(|e| panic!("native host did not start: {e}"));
     format!("http://{addr}")
 }
 
@@ -34,5 +54,9 @@ fn the_native_host_passes_the_conformance_suite() {
     let base = start_native_host();
     let report = conformance::run(&base, "native", None);
     assert!(report.passed > 0, "no checks ran");
-    assert!(report.failures.is_empty(), "failed checks: {:#?}", report.failures);
+    assert!(
+        report.failures.is_empty(),
+        "failed checks: {:#?}",
+        report.failures
+    );
 }

@@ -227,7 +227,7 @@ impl key_value::HostStoreWithStore for HasSelf<HostState> {
         };
         accessor.with(|mut access| {
             let keys = StreamReader::new(&mut access, keys)?;
-            let done = FutureReader::new(&mut access, std::future::ready(wasmtime::Result::Ok(done)))?;
+            let done = FutureReader::new(&mut access, std::future::ready(Ok::<_, wasmtime::Error>(done)))?;
             Ok((keys, done))
         })
     }

@@ -44,7 +44,7 @@ use wasmtime_wasi_http::WasiHttpCtx;
 /// Prints `listening on http://ADDR` on stdout once it accepts connections.
 /// The component's own stdout/stderr are inherited. Stops on SIGINT/SIGTERM.
 #[derive(Parser, Debug)]
-#[command(name = "spin-test-host", version, about, long_about = None)]
+#[command(name = "spin-test-host", version)]
 struct Cli {
     /// The component (.wasm) to serve, built with spin-sdk 6 `#[http_service]`.
     #[arg(long, value_name = "PATH")]
@@ -105,6 +105,17 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
         ));
     }
     Ok((name.to_string(), value.to_string()))
+}
+
+/// `wasmtime::Error` is not a `std::error::Error`; convert before adding context.
+trait AnyhowExt<T> {
+    fn anyhow(self) -> anyhow::Result<T>;
+}
+
+impl<T> AnyhowExt<T> for wasmtime::Result<T> {
+    fn anyhow(self) -> anyhow::Result<T> {
+        self.map_err(anyhow::Error::from)
+    }
 }
 
 /// State shared by every request.
@@ -315,7 +326,7 @@ impl App {
         // response body keeps streaming) independently of this future.
         tokio::spawn(async move {
             if let Err(e) = self.run_guest(req, head_tx).await {
-                eprintln!("spin-test-host: request failed: {e:?}");
+                eprintln!("spin-test-host: request failed: {e:#}");
             }
         });
         match head_rx.await {
@@ -334,7 +345,7 @@ impl App {
             .pre
             .instantiate_async(&mut store)
             .await
-            .context("instantiating the component")?;
+            .anyhow().context("instantiating the component")?;
         let (req, req_io) = wasmtime_wasi_http::p3::Request::from_http(req);
         // Reports request-body errors (if any) once the guest is done with
         // the body; purely informational.
@@ -349,6 +360,7 @@ impl App {
                 let resp = service
                     .handle(accessor, req)
                     .await
+                    .anyhow()
                     .context("guest trapped in wasi:http/handler#handle")?;
                 let resp = match resp {
                     Ok(resp) => resp,
@@ -356,6 +368,7 @@ impl App {
                 };
                 let resp = accessor
                     .with(|access| resp.into_http(access, async { Ok(()) }))
+                    .anyhow()
                     .context("converting the guest response")?;
                 let (parts, mut body) = resp.into_parts();
                 let (tx, rx) = mpsc::channel(16);
@@ -384,7 +397,7 @@ impl App {
                 Ok(())
             })
             .await
-            .context("running the component")?
+            .anyhow().context("running the component")?
     }
 }
 
@@ -434,11 +447,11 @@ fn build_app(cli: &Cli) -> anyhow::Result<App> {
     // Engine, component, linker.
     let mut config = Config::new();
     config.wasm_component_model_async(true);
-    let engine = Engine::new(&config).context("creating the wasmtime engine")?;
+    let engine = Engine::new(&config).anyhow().context("creating the wasmtime engine")?;
 
     let started = Instant::now();
     let component = Component::from_file(&engine, &cli.component)
-        .with_context(|| format!("compiling component {}", cli.component.display()))?;
+        .anyhow().with_context(|| format!("compiling component {}", cli.component.display()))?;
     eprintln!(
         "spin-test-host: compiled {} in {} ms",
         cli.component.display(),
@@ -446,16 +459,16 @@ fn build_app(cli: &Cli) -> anyhow::Result<App> {
     );
 
     let mut linker = Linker::<HostState>::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).context("linking wasi p2")?;
-    wasmtime_wasi::p3::add_to_linker(&mut linker).context("linking wasi p3")?;
-    wasmtime_wasi_http::p3::add_to_linker(&mut linker).context("linking wasi:http p3")?;
-    bindings::Host::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |state| state)
-        .context("linking spin interfaces")?;
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).anyhow().context("linking wasi p2")?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker).anyhow().context("linking wasi p3")?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker).anyhow().context("linking wasi:http p3")?;
+    bindings::Host_::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |state| state)
+        .anyhow().context("linking spin interfaces")?;
     let pre = linker
         .instantiate_pre(&component)
-        .context("the component imports something this host does not provide")?;
+        .anyhow().context("the component imports something this host does not provide")?;
     let pre = ServicePre::new(pre)
-        .context("the component does not export wasi:http/handler@0.3.0-rc-2026-03-15")?;
+        .anyhow().context("the component does not export wasi:http/handler@0.3.0-rc-2026-03-15")?;
 
     Ok(App {
         engine,

@@ -169,6 +169,8 @@ fn io(e: rusqlite::Error) -> Error {
     // rather than rusqlite's wrapper text.
     match e {
         rusqlite::Error::SqliteFailure(_, Some(msg)) => Error::Io(msg),
+        // rusqlite appends "in <sql> at offset N" to SQLite's own message.
+        rusqlite::Error::SqlInputError { msg, .. } => Error::Io(msg),
         other => Error::Io(other.to_string()),
     }
 }
@@ -388,7 +390,7 @@ impl sqlite::HostConnectionWithStore for HasSelf<HostState> {
             let rows = StreamReader::new(&mut access, rows)?;
             let done = FutureReader::new(
                 &mut access,
-                std::future::ready(wasmtime::Result::Ok(result)),
+                std::future::ready(Ok::<_, wasmtime::Error>(result)),
             )?;
             Ok(Ok((columns, rows, done)))
         })

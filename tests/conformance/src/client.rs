@@ -13,7 +13,10 @@ pub struct Resp {
 impl Resp {
     /// The first value of a header (case-insensitive name).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body as JSON.
@@ -21,8 +24,12 @@ impl Resp {
     /// # Errors
     /// When the body is not JSON.
     pub fn json(&self) -> Result<serde_json::Value, String> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| format!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).map_err(|e| {
+            format!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     pub fn text(&self) -> String {
@@ -42,7 +49,10 @@ impl Client {
             .max_redirects(0)
             .timeout_global(Some(Duration::from_secs(30)))
             .build();
-        Self { base: base_url.trim_end_matches('/').to_owned(), agent: ureq::Agent::new_with_config(config) }
+        Self {
+            base: base_url.trim_end_matches('/').to_owned(),
+            agent: ureq::Agent::new_with_config(config),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -53,8 +63,16 @@ impl Client {
     ///
     /// # Errors
     /// Transport failures (connection refused, timeout), never HTTP statuses.
-    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Result<Resp, String> {
-        let mut builder = ureq::http::Request::builder().method(method).uri(self.url(path));
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Resp, String> {
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path));
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
@@ -73,7 +91,12 @@ impl Client {
         let headers = res
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let body = res
             .body_mut()
@@ -81,7 +104,11 @@ impl Client {
             .limit(64 * 1024 * 1024)
             .read_to_vec()
             .map_err(|e| format!("{method} {path}: reading body: {e}"))?;
-        Ok(Resp { status, headers, body })
+        Ok(Resp {
+            status,
+            headers,
+            body,
+        })
     }
 
     pub fn get(&self, path: &str) -> Result<Resp, String> {

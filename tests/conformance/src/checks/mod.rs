@@ -14,7 +14,11 @@ pub fn all() -> Vec<(&'static str, Check)> {
 /// `request_id` matches the `X-Request-Id` header; returns the body.
 pub fn expect_problem(res: &Resp, status: u16, slug: &str) -> Result<serde_json::Value, String> {
     if res.status != status {
-        return Err(format!("expected status {status}, got {}: {}", res.status, res.text()));
+        return Err(format!(
+            "expected status {status}, got {}: {}",
+            res.status,
+            res.text()
+        ));
     }
     let ct = res.header("content-type").unwrap_or_default();
     if !ct.starts_with("application/problem+json") {
@@ -23,7 +27,9 @@ pub fn expect_problem(res: &Resp, status: u16, slug: &str) -> Result<serde_json:
     let body = res.json()?;
     let ty = body["type"].as_str().unwrap_or_default();
     if !ty.ends_with(&format!("/problems/{slug}")) {
-        return Err(format!("expected problem type …/problems/{slug}, got {ty:?}"));
+        return Err(format!(
+            "expected problem type …/problems/{slug}, got {ty:?}"
+        ));
     }
     if body["status"].as_u64() != Some(u64::from(status)) {
         return Err(format!("problem status field is {:?}", body["status"]));
@@ -34,7 +40,11 @@ pub fn expect_problem(res: &Resp, status: u16, slug: &str) -> Result<serde_json:
         }
     }
     if body["request_id"].as_str() != res.header("x-request-id") {
-        return Err(format!("problem request_id {:?} differs from X-Request-Id {:?}", body["request_id"], res.header("x-request-id")));
+        return Err(format!(
+            "problem request_id {:?} differs from X-Request-Id {:?}",
+            body["request_id"],
+            res.header("x-request-id")
+        ));
     }
     Ok(body)
 }

@@ -6,37 +6,81 @@ use crate::{ensure, ensure_eq, Check, Client, TEST_ORIGIN};
 
 pub fn checks() -> Vec<(&'static str, Check)> {
     vec![
-        ("health_reports_ok_after_reaching_the_database", health_reports_ok_after_reaching_the_database),
-        ("every_response_carries_a_request_id_and_nosniff", every_response_carries_a_request_id_and_nosniff),
-        ("a_valid_caller_request_id_is_echoed", a_valid_caller_request_id_is_echoed),
-        ("an_invalid_caller_request_id_is_replaced", an_invalid_caller_request_id_is_replaced),
-        ("unknown_routes_are_not_found_problems", unknown_routes_are_not_found_problems),
-        ("unknown_api_versions_are_not_found_problems", unknown_api_versions_are_not_found_problems),
-        ("a_wrong_method_is_a_method_not_allowed_problem", a_wrong_method_is_a_method_not_allowed_problem),
-        ("openapi_document_is_3_1_and_lists_the_routes", openapi_document_is_3_1_and_lists_the_routes),
-        ("cors_preflight_from_an_allowed_origin_is_answered", cors_preflight_from_an_allowed_origin_is_answered),
-        ("cors_preflight_from_another_origin_gets_no_grant", cors_preflight_from_another_origin_gets_no_grant),
-        ("cors_simple_request_from_an_allowed_origin_is_granted", cors_simple_request_from_an_allowed_origin_is_granted),
+        (
+            "health_reports_ok_after_reaching_the_database",
+            health_reports_ok_after_reaching_the_database,
+        ),
+        (
+            "every_response_carries_a_request_id_and_nosniff",
+            every_response_carries_a_request_id_and_nosniff,
+        ),
+        (
+            "a_valid_caller_request_id_is_echoed",
+            a_valid_caller_request_id_is_echoed,
+        ),
+        (
+            "an_invalid_caller_request_id_is_replaced",
+            an_invalid_caller_request_id_is_replaced,
+        ),
+        (
+            "unknown_routes_are_not_found_problems",
+            unknown_routes_are_not_found_problems,
+        ),
+        (
+            "unknown_api_versions_are_not_found_problems",
+            unknown_api_versions_are_not_found_problems,
+        ),
+        (
+            "a_wrong_method_is_a_method_not_allowed_problem",
+            a_wrong_method_is_a_method_not_allowed_problem,
+        ),
+        (
+            "openapi_document_is_3_1_and_lists_the_routes",
+            openapi_document_is_3_1_and_lists_the_routes,
+        ),
+        (
+            "cors_preflight_from_an_allowed_origin_is_answered",
+            cors_preflight_from_an_allowed_origin_is_answered,
+        ),
+        (
+            "cors_preflight_from_another_origin_gets_no_grant",
+            cors_preflight_from_another_origin_gets_no_grant,
+        ),
+        (
+            "cors_simple_request_from_an_allowed_origin_is_granted",
+            cors_simple_request_from_an_allowed_origin_is_granted,
+        ),
     ]
 }
 
 fn is_generated_id(id: &str) -> bool {
-    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 fn health_reports_ok_after_reaching_the_database(c: &Client) -> Result<(), String> {
     let res = c.get("/v1/health")?;
     ensure_eq!(res.status, 200, "status");
     ensure!(
-        res.header("content-type").is_some_and(|v| v.starts_with("application/json")),
+        res.header("content-type")
+            .is_some_and(|v| v.starts_with("application/json")),
         "content-type {:?}",
         res.header("content-type")
     );
     let body = res.json()?;
     ensure_eq!(body["status"].as_str(), Some("ok"), "status field");
     ensure_eq!(body["database"].as_str(), Some("ok"), "database field");
-    ensure!(body["version"].as_str().is_some_and(|v| !v.is_empty()), "version missing: {body}");
-    ensure_eq!(res.header("cache-control"), Some("no-store"), "cache-control");
+    ensure!(
+        body["version"].as_str().is_some_and(|v| !v.is_empty()),
+        "version missing: {body}"
+    );
+    ensure_eq!(
+        res.header("cache-control"),
+        Some("no-store"),
+        "cache-control"
+    );
     Ok(())
 }
 
@@ -48,11 +92,18 @@ fn every_response_carries_a_request_id_and_nosniff(c: &Client) -> Result<(), Str
             "{path}: X-Request-Id {:?}",
             res.header("x-request-id")
         );
-        ensure_eq!(res.header("x-content-type-options"), Some("nosniff"), format!("{path}: nosniff"));
+        ensure_eq!(
+            res.header("x-content-type-options"),
+            Some("nosniff"),
+            format!("{path}: nosniff")
+        );
     }
     let a = c.get("/v1/health")?;
     let b = c.get("/v1/health")?;
-    ensure!(a.header("x-request-id") != b.header("x-request-id"), "two requests got the same generated id");
+    ensure!(
+        a.header("x-request-id") != b.header("x-request-id"),
+        "two requests got the same generated id"
+    );
     Ok(())
 }
 
@@ -62,9 +113,17 @@ fn a_valid_caller_request_id_is_echoed(c: &Client) -> Result<(), String> {
     ensure_eq!(res.header("x-request-id"), Some(id), "echoed id");
     let long = "a".repeat(128);
     let res = c.get_with("/v1/does-not-exist", &[("X-Request-Id", &long)])?;
-    ensure_eq!(res.header("x-request-id"), Some(long.as_str()), "128-char id");
+    ensure_eq!(
+        res.header("x-request-id"),
+        Some(long.as_str()),
+        "128-char id"
+    );
     let body = expect_problem(&res, 404, "not-found")?;
-    ensure_eq!(body["request_id"].as_str(), Some(long.as_str()), "problem request_id");
+    ensure_eq!(
+        body["request_id"].as_str(),
+        Some(long.as_str()),
+        "problem request_id"
+    );
     Ok(())
 }
 
@@ -73,7 +132,10 @@ fn an_invalid_caller_request_id_is_replaced(c: &Client) -> Result<(), String> {
     for bad in ["has space", "semi;colon", "ünï", too_long.as_str()] {
         let res = c.get_with("/v1/health", &[("X-Request-Id", bad)])?;
         let got = res.header("x-request-id").unwrap_or_default();
-        ensure!(got != bad && is_generated_id(got), "bad id {bad:?} came back as {got:?}");
+        ensure!(
+            got != bad && is_generated_id(got),
+            "bad id {bad:?} came back as {got:?}"
+        );
     }
     Ok(())
 }
@@ -88,14 +150,21 @@ fn unknown_routes_are_not_found_problems(c: &Client) -> Result<(), String> {
 fn unknown_api_versions_are_not_found_problems(c: &Client) -> Result<(), String> {
     let body = expect_problem(&c.get("/v2/health")?, 404, "not-found")?;
     let detail = body["detail"].as_str().unwrap_or_default();
-    ensure!(detail.contains("v2"), "detail should name the version: {detail:?}");
+    ensure!(
+        detail.contains("v2"),
+        "detail should name the version: {detail:?}"
+    );
     Ok(())
 }
 
 fn a_wrong_method_is_a_method_not_allowed_problem(c: &Client) -> Result<(), String> {
     let res = c.send("DELETE", "/v1/health", &[], None)?;
     expect_problem(&res, 405, "method-not-allowed")?;
-    ensure!(res.header("allow").is_some_and(|a| a.contains("GET")), "Allow header: {:?}", res.header("allow"));
+    ensure!(
+        res.header("allow").is_some_and(|a| a.contains("GET")),
+        "Allow header: {:?}",
+        res.header("allow")
+    );
     Ok(())
 }
 
@@ -103,11 +172,23 @@ fn openapi_document_is_3_1_and_lists_the_routes(c: &Client) -> Result<(), String
     let res = c.get("/v1/openapi.json")?;
     ensure_eq!(res.status, 200, "status");
     let doc = res.json()?;
-    ensure!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "openapi version {:?}", doc["openapi"]);
+    ensure!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "openapi version {:?}",
+        doc["openapi"]
+    );
     for path in ["/v1/health", "/v1/openapi.json"] {
-        ensure!(doc["paths"][path]["get"].is_object(), "document lacks GET {path}");
+        ensure!(
+            doc["paths"][path]["get"].is_object(),
+            "document lacks GET {path}"
+        );
     }
-    ensure!(doc["components"]["schemas"]["Problem"].is_object(), "document lacks the Problem schema");
+    ensure!(
+        doc["components"]["schemas"]["Problem"].is_object(),
+        "document lacks the Problem schema"
+    );
     Ok(())
 }
 
@@ -115,18 +196,28 @@ fn cors_preflight_from_an_allowed_origin_is_answered(c: &Client) -> Result<(), S
     let res = c.send(
         "OPTIONS",
         "/v1/health",
-        &[("Origin", TEST_ORIGIN), ("Access-Control-Request-Method", "GET"), ("Access-Control-Request-Headers", "authorization")],
+        &[
+            ("Origin", TEST_ORIGIN),
+            ("Access-Control-Request-Method", "GET"),
+            ("Access-Control-Request-Headers", "authorization"),
+        ],
         None,
     )?;
     ensure_eq!(res.status, 204, "preflight status");
-    ensure_eq!(res.header("access-control-allow-origin"), Some(TEST_ORIGIN), "allow-origin");
+    ensure_eq!(
+        res.header("access-control-allow-origin"),
+        Some(TEST_ORIGIN),
+        "allow-origin"
+    );
     ensure!(
-        res.header("access-control-allow-headers").is_some_and(|h| h.to_ascii_lowercase().contains("authorization")),
+        res.header("access-control-allow-headers")
+            .is_some_and(|h| h.to_ascii_lowercase().contains("authorization")),
         "allow-headers {:?}",
         res.header("access-control-allow-headers")
     );
     ensure!(
-        res.header("access-control-allow-methods").is_some_and(|h| h.contains("PATCH")),
+        res.header("access-control-allow-methods")
+            .is_some_and(|h| h.contains("PATCH")),
         "allow-methods {:?}",
         res.header("access-control-allow-methods")
     );
@@ -137,19 +228,31 @@ fn cors_preflight_from_another_origin_gets_no_grant(c: &Client) -> Result<(), St
     let res = c.send(
         "OPTIONS",
         "/v1/health",
-        &[("Origin", "https://evil.example.test"), ("Access-Control-Request-Method", "GET")],
+        &[
+            ("Origin", "https://evil.example.test"),
+            ("Access-Control-Request-Method", "GET"),
+        ],
         None,
     )?;
-    ensure!(res.header("access-control-allow-origin").is_none(), "granted {:?}", res.header("access-control-allow-origin"));
+    ensure!(
+        res.header("access-control-allow-origin").is_none(),
+        "granted {:?}",
+        res.header("access-control-allow-origin")
+    );
     Ok(())
 }
 
 fn cors_simple_request_from_an_allowed_origin_is_granted(c: &Client) -> Result<(), String> {
     let res = c.get_with("/v1/health", &[("Origin", TEST_ORIGIN)])?;
     ensure_eq!(res.status, 200, "status");
-    ensure_eq!(res.header("access-control-allow-origin"), Some(TEST_ORIGIN), "allow-origin");
+    ensure_eq!(
+        res.header("access-control-allow-origin"),
+        Some(TEST_ORIGIN),
+        "allow-origin"
+    );
     ensure!(
-        res.header("access-control-expose-headers").is_some_and(|h| h.contains("X-Request-Id")),
+        res.header("access-control-expose-headers")
+            .is_some_and(|h| h.contains("X-Request-Id")),
         "expose-headers {:?}",
         res.header("access-control-expose-headers")
     );

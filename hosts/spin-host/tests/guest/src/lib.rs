@@ -24,6 +24,17 @@ fn sql_err(e: SqlError) -> anyhow::Error {
     anyhow::anyhow!("sqlite: {e:?}")
 }
 
+/// The WIT name of a `spin:sqlite` error.
+fn sql_error_json(e: &SqlError) -> Json {
+    match e {
+        SqlError::NoSuchDatabase => json!("no-such-database"),
+        SqlError::AccessDenied => json!("access-denied"),
+        SqlError::InvalidConnection => json!("invalid-connection"),
+        SqlError::DatabaseFull => json!("database-full"),
+        SqlError::Io(m) => json!({"io": m}),
+    }
+}
+
 fn value_json(v: &Value) -> Json {
     match v {
         Value::Integer(i) => json!({"integer": i}),
@@ -120,13 +131,12 @@ async fn sqlite_errors() -> anyhow::Result<Json> {
     let other = Connection::open("no-such-label").await.err();
     let describe = |r: Result<_, SqlError>| match r {
         Ok(_) => json!("ok"),
-        Err(SqlError::Io(m)) => json!({"io": m}),
-        Err(e) => json!(format!("{e:?}")),
+        Err(e) => sql_error_json(&e),
     };
     Ok(json!({
         "duplicate": describe(dup),
         "syntax": describe(syntax),
-        "other_label": other.map(|e| format!("{e:?}")),
+        "other_label": other.as_ref().map(sql_error_json),
     }))
 }
 
@@ -177,7 +187,10 @@ async fn kv() -> anyhow::Result<Json> {
     store.delete("never-existed").await.map_err(e)?;
     let gone = store.get("gone").await.map_err(e)?;
     let gone_exists = store.exists("gone").await.map_err(e)?;
-    let other = Store::open("not-a-store").await.err().map(|e| format!("{e:?}"));
+    let other = Store::open("not-a-store").await.err().map(|e| match e {
+        spin_sdk::key_value::Error::NoSuchStore => "no-such-store".to_string(),
+        e => format!("{e:?}"),
+    });
     Ok(json!({
         "greeting": got.map(|b| String::from_utf8_lossy(&b).into_owned()),
         "bin": bin,

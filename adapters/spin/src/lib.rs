@@ -1,0 +1,75 @@
+//! Spin host: wires Spin SQLite, Spin variables, the clock, the random source and stdout
+//! into the core, and hands it each request. Spin runs a fresh instance per request,
+//! so everything here is built per request; keep it cheap.
+
+mod sqlite;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use taskapi::ports::{Level, RandomError};
+use taskapi::{Clock, Logger, Ports, Random, Settings};
+use tower_service::Service;
+
+struct SystemClock;
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+}
+
+struct WasiRandom;
+impl Random for WasiRandom {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), RandomError> {
+        getrandom::fill(buf).map_err(|e| RandomError(e.to_string()))
+    }
+}
+
+struct StdoutLogger;
+impl Logger for StdoutLogger {
+    fn write(&self, level: Level, line: &str) {
+        if level >= Level::Error {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
+}
+
+/// Spin variable names are lower-case; the core's keys are upper-case.
+async fn settings() -> Result<Settings, String> {
+    let mut values = HashMap::new();
+    for key in Settings::KEYS {
+        if let Ok(v) = spin_sdk::variables::get(key.to_ascii_lowercase()).await {
+            values.insert((*key).to_owned(), v);
+        }
+    }
+    Settings::from_map(&values).map_err(|e| e.to_string())
+}
+
+#[spin_sdk::http_service]
+async fn handle(req: spin_sdk::http::Request) -> http::Response<axum::body::Body> {
+    let (parts, body) = req.into_parts();
+    let req = http::Request::from_parts(parts, axum::body::Body::new(body));
+    let settings = match settings().await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{{\"level\":\"error\",\"msg\":\"startup failed\",\"error\":{e:?}}}");
+            return taskapi::http::startup_failure(req.headers());
+        }
+    };
+    let ports = Ports {
+        store: Arc::new(sqlite::SpinStore::open_default().await),
+        clock: Arc::new(SystemClock),
+        random: Arc::new(WasiRandom),
+        logger: Arc::new(StdoutLogger),
+        settings: Arc::new(settings),
+    };
+    match taskapi::app(ports).call(req).await {
+        Ok(res) => res,
+        Err(never) => match never {},
+    }
+}

@@ -1,0 +1,113 @@
+# Shared helpers of scripts/dev.sh, scripts/test.sh and scripts/bench.sh.
+# Everything installs from the package registries only, pinned, and only when missing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# Build output lives outside the clone so fresh clones (CI) reuse earlier compilation.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/taskapi/target}"
+export WRANGLER_SEND_METRICS=false
+export CLOUDFLARE_CF_FETCH_ENABLED=false
+export NO_UPDATE_NOTIFIER=1
+
+WORKER_BUILD_VERSION="0.8.7"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# The wasm-bindgen version the worker links, read from Cargo.lock: the CLI must match it.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+ensure_rust_targets() {
+  local installed
+  installed="$(rustup target list --installed)"
+  for t in wasm32-unknown-unknown wasm32-wasip2; do
+    grep -qx "$t" <<<"$installed" || { log "rustup target add $t"; rustup target add "$t"; }
+  done
+}
+
+ensure_cargo_tools() {
+  if [[ "$(worker-build --version 2>/dev/null || true)" != *"$WORKER_BUILD_VERSION"* ]]; then
+    log "installing worker-build $WORKER_BUILD_VERSION (several minutes, once)"
+    cargo install worker-build --version "=$WORKER_BUILD_VERSION" --locked
+  fi
+  local wb
+  wb="$(wasm_bindgen_version)"
+  if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $wb" ]]; then
+    log "installing wasm-bindgen-cli $wb (several minutes, once)"
+    cargo install wasm-bindgen-cli --version "=$wb"
+  fi
+}
+
+ensure_node_modules() {
+  command -v node >/dev/null || { echo "Node.js >= 20.3 is required (apt-get install nodejs npm)" >&2; exit 1; }
+  local stamp="node_modules/.taskapi-lock"
+  if [[ ! -f "$stamp" ]] || ! cmp -s package-lock.json "$stamp"; then
+    log "npm ci (wrangler, binaryen)"
+    npm ci --no-audit --no-fund
+    cp package-lock.json "$stamp"
+  fi
+}
+
+ensure_tools() {
+  ensure_rust_targets
+  ensure_node_modules
+  ensure_cargo_tools
+}
+
+build_worker() {
+  log "building the worker (worker-build --release)"
+  (cd adapters/cloudflare &&
+    WASM_BINDGEN_BIN="$(command -v wasm-bindgen)" \
+    WASM_OPT_BIN="$ROOT/node_modules/binaryen/bin/wasm-opt" \
+    worker-build --release)
+}
+
+SPIN_COMPONENT() { echo "$CARGO_TARGET_DIR/wasm32-wasip2/release/taskapi_spin.wasm"; }
+
+build_spin_component() {
+  log "building the Spin component (wasm32-wasip2)"
+  cargo build -p taskapi-spin --target wasm32-wasip2 --release
+}
+
+build_spin_host() {
+  log "building the Spin test host (wasmtime)"
+  cargo build --release --manifest-path hosts/spin-host/Cargo.toml
+}
+
+SPIN_HOST_BIN() { echo "$CARGO_TARGET_DIR/release/spin-test-host"; }
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for_health URL SECONDS LOGFILE
+wait_for_health() {
+  local url="$1" secs="$2" logf="$3" i
+  for ((i = 0; i < secs * 4; i++)); do
+    if curl -fs -o /dev/null "$url/v1/health"; then return 0; fi
+    sleep 0.25
+  done
+  echo "server at $url did not become healthy in ${secs}s; its log:" >&2
+  tail -50 "$logf" >&2 || true
+  return 1
+}
+
+# Creates .dev.vars (git-ignored) with development settings and a fresh signing key.
+ensure_dev_vars() {
+  if [[ ! -f .dev.vars ]]; then
+    log "generating .dev.vars with a new development signing key"
+    local key
+    key="$(node -e 'const c=require("crypto");process.stdout.write("dev-"+Date.now().toString(36)+":"+c.randomBytes(32).toString("base64url"))')"
+    umask 077
+    cat >.dev.vars <<VARS
+ENVIRONMENT=development
+LOG_LEVEL=info
+CORS_ALLOWED_ORIGINS=http://localhost:5173,http://127.0.0.1:5173
+JWT_SIGNING_KEY=$key
+VARS
+  fi
+}
