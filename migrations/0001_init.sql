@@ -16,9 +16,9 @@ CREATE TABLE IF NOT EXISTS users (
     updated_at       INTEGER NOT NULL
 );
 
--- One row per login session; only the hash of the current refresh token is stored.
--- Rotation is one conditional UPDATE on (id, refresh_hash); a presented token whose
--- hash is no longer current is a reuse and revokes the row.
+-- One row per login session; `refresh_hash` is the SHA-256 of its current refresh token.
+-- Rotation is one conditional UPDATE on refresh_hash; a presented token found in
+-- refresh_tokens but no longer current is a reuse and revokes the session.
 CREATE TABLE IF NOT EXISTS sessions (
     id             TEXT PRIMARY KEY,
     user_id        TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -31,6 +31,17 @@ CREATE TABLE IF NOT EXISTS sessions (
     revoked_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions(user_id, revoked_at);
+CREATE UNIQUE INDEX IF NOT EXISTS sessions_by_refresh ON sessions(refresh_hash);
+
+-- Every refresh token ever issued (hash only), to recognise a rotated one when it is
+-- presented again. Removed with its session.
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    generation INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS refresh_tokens_by_session ON refresh_tokens(session_id);
 
 CREATE TABLE IF NOT EXISTS api_keys (
     id           TEXT PRIMARY KEY,

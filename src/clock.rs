@@ -33,12 +33,7 @@ pub fn format_rfc3339_ms(ms: i64) -> String {
     let days = ms.div_euclid(86_400_000);
     let rem = ms.rem_euclid(86_400_000);
     let (y, mo, d) = civil_from_days(days);
-    let (h, mi, s, milli) = (
-        rem / 3_600_000,
-        (rem / 60_000) % 60,
-        (rem / 1000) % 60,
-        rem % 1000,
-    );
+    let (h, mi, s, milli) = (rem / 3_600_000, (rem / 60_000) % 60, (rem / 1000) % 60, rem % 1000);
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
 }
 
@@ -105,14 +100,8 @@ mod tests {
     fn formats_epoch_and_a_known_instant() {
         assert_eq!(format_rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
         // 2026-11-21T10:00:00.123Z
-        assert_eq!(
-            format_rfc3339_ms(1_795_255_200_123),
-            "2026-11-21T10:00:00.123Z"
-        );
-        assert_eq!(
-            format_rfc3339_ms(951_782_400_000),
-            "2000-02-29T00:00:00.000Z"
-        );
+        assert_eq!(format_rfc3339_ms(1_795_255_200_123), "2026-11-21T10:00:00.123Z");
+        assert_eq!(format_rfc3339_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
     }
 
     #[test]

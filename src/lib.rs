@@ -3,12 +3,15 @@
 //! Hosts (Cloudflare Workers, Spin, the native test host) build [`Ports`] from their
 //! bindings, call [`app`] once, and feed it `http::Request`s.
 
+pub mod auth;
 pub mod clock;
+pub mod domain;
 pub mod http;
 pub mod ids;
 pub mod migrations;
 pub mod ports;
 pub mod ratelimit;
+pub mod service;
 pub mod settings;
 pub mod store;
 

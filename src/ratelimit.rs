@@ -48,11 +48,7 @@ pub fn gcra(tat: Option<i64>, now: i64, quota: Quota) -> Decision {
         allowed,
         remaining: u32::try_from(remaining.max(0)).unwrap_or(0),
         reset_ms: (stored - now).max(0),
-        retry_after_ms: if allowed {
-            0
-        } else {
-            (new_tat - now - window).max(1)
-        },
+        retry_after_ms: if allowed { 0 } else { (new_tat - now - window).max(1) },
         tat: stored,
     }
 }
@@ -79,11 +75,7 @@ mod tests {
         assert!(!d.allowed);
         assert_eq!(d.remaining, 0);
         assert_eq!(d.retry_after_ms, 12_000);
-        assert_eq!(
-            d.tat,
-            tat.unwrap_or_default(),
-            "a refused request does not consume"
-        );
+        assert_eq!(d.tat, tat.unwrap_or_default(), "a refused request does not consume");
     }
 
     #[test]

@@ -32,6 +32,14 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     /// Lowest level written to the log.
     pub log_level: crate::ports::Level,
+    /// Access-token signing and verification.
+    pub jwt: crate::auth::jwt::JwtConfig,
+    /// Lifetime of a refresh token (each rotation issues a new one with this lifetime).
+    pub refresh_ttl_secs: i64,
+    /// Argon2id parameters for new password hashes.
+    pub password_hash: crate::auth::password::HashParams,
+    /// Signs list cursors; derived from the signing key so no extra secret is needed.
+    pub cursor_codec: crate::http::pagination::CursorCodec,
 }
 
 /// A configuration value is missing or malformed; the message names the variable.
@@ -49,18 +57,28 @@ impl std::error::Error for SettingsError {}
 impl Settings {
     /// Every variable the core reads. Hosts whose variable store needs names up front
     /// (Spin) fetch exactly these; Spin spells them in lower case.
-    pub const KEYS: &'static [&'static str] = &["ENVIRONMENT", "CORS_ALLOWED_ORIGINS", "LOG_LEVEL"];
+    pub const KEYS: &'static [&'static str] = &[
+        "ENVIRONMENT",
+        "CORS_ALLOWED_ORIGINS",
+        "LOG_LEVEL",
+        "JWT_SIGNING_KEY",
+        "JWT_PREVIOUS_KEYS",
+        "JWT_ISSUER",
+        "JWT_AUDIENCE",
+        "JWT_LEEWAY_SECONDS",
+        "ACCESS_TOKEN_TTL_SECONDS",
+        "REFRESH_TOKEN_TTL_SECONDS",
+        "PASSWORD_HASH_MEMORY_KIB",
+        "PASSWORD_HASH_ITERATIONS",
+        "PASSWORD_HASH_PARALLELISM",
+    ];
 
     /// Parses settings from a lookup of variable name to value.
     ///
     /// # Errors
     /// A [`SettingsError`] naming the first bad variable.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
-        let get = |k: &str| {
-            lookup(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| lookup(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let environment = get("ENVIRONMENT").unwrap_or_else(|| "production".to_owned());
         if environment != "production" && environment != "development" {
             return Err(SettingsError(format!(
@@ -86,10 +104,79 @@ impl Settings {
                 )))
             }
         };
+        let int = |k: &str, default: i64, min: i64, max: i64| -> Result<i64, SettingsError> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (min..=max).contains(n))
+                    .ok_or_else(|| SettingsError(format!("{k} must be an integer in {min}..={max}, got `{v}`"))),
+            }
+        };
+        let signing = get("JWT_SIGNING_KEY").ok_or_else(|| {
+            SettingsError(
+                "JWT_SIGNING_KEY is required: `kid:base64url(32-byte Ed25519 seed)` (scripts/dev.sh generates one into .dev.vars)"
+                    .to_owned(),
+            )
+        })?;
+        let signing = crate::auth::keys::SigningKey::parse("JWT_SIGNING_KEY", &signing)?;
+        let previous = crate::auth::keys::VerifyingKey::parse_list(
+            "JWT_PREVIOUS_KEYS",
+            &get("JWT_PREVIOUS_KEYS").unwrap_or_default(),
+        )?;
+        if previous.iter().any(|k| k.kid == signing.kid) {
+            return Err(SettingsError(
+                "JWT_PREVIOUS_KEYS must not reuse the kid of JWT_SIGNING_KEY".to_owned(),
+            ));
+        }
+        let jwt = crate::auth::jwt::JwtConfig {
+            signing,
+            previous,
+            issuer: get("JWT_ISSUER").unwrap_or_else(|| "taskapi".to_owned()),
+            audience: get("JWT_AUDIENCE").unwrap_or_else(|| "taskapi".to_owned()),
+            leeway_secs: int("JWT_LEEWAY_SECONDS", 30, 0, 300)?,
+            access_ttl_secs: int("ACCESS_TOKEN_TTL_SECONDS", 900, 30, 86_400)?,
+        };
+        let refresh_ttl_secs = int("REFRESH_TOKEN_TTL_SECONDS", 7 * 86_400, 60, 90 * 86_400)?;
+        let owasp = crate::auth::password::HashParams::OWASP;
+        let to_u32 = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+        let password_hash = crate::auth::password::HashParams {
+            memory_kib: to_u32(int(
+                "PASSWORD_HASH_MEMORY_KIB",
+                i64::from(owasp.memory_kib),
+                8,
+                1_048_576,
+            )?),
+            iterations: to_u32(int("PASSWORD_HASH_ITERATIONS", i64::from(owasp.iterations), 1, 100)?),
+            parallelism: to_u32(int("PASSWORD_HASH_PARALLELISM", i64::from(owasp.parallelism), 1, 16)?),
+        };
+        password_hash.validate().map_err(|e| {
+            SettingsError(format!(
+                "PASSWORD_HASH_* parameters are not valid Argon2id parameters: {e}"
+            ))
+        })?;
+        if environment == "production" && password_hash.memory_kib < owasp.memory_kib {
+            return Err(SettingsError(format!(
+                "PASSWORD_HASH_MEMORY_KIB below the OWASP minimum of {} KiB is only allowed in development",
+                owasp.memory_kib
+            )));
+        }
+        let cursor_codec = {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            h.update(b"taskapi cursor key v1");
+            h.update(jwt.signing.pair.sk.seed().as_ref());
+            crate::http::pagination::CursorCodec::new(h.finalize().into())
+        };
         Ok(Settings {
             environment,
             cors_allowed_origins,
             log_level,
+            jwt,
+            refresh_ttl_secs,
+            password_hash,
+            cursor_codec,
         })
     }
 
@@ -106,25 +193,54 @@ impl Settings {
 mod tests {
     use super::*;
 
+    const KEY: &str = "k1:BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc";
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::from_map(&map)
+    }
+
     #[test]
-    fn defaults_are_production_and_info() {
-        let s = Settings::from_lookup(|_| None);
-        assert!(
-            matches!(s, Ok(ref s) if s.environment == "production" && s.log_level == crate::ports::Level::Info)
-        );
+    fn defaults_are_production_info_and_owasp_hashing() {
+        let s = with(&[("JWT_SIGNING_KEY", KEY)]).unwrap();
+        assert_eq!(s.environment, "production");
+        assert_eq!(s.log_level, crate::ports::Level::Info);
+        assert_eq!(s.jwt.access_ttl_secs, 900);
+        assert_eq!(s.refresh_ttl_secs, 604_800);
+        assert_eq!(s.password_hash, crate::auth::password::HashParams::OWASP);
+    }
+
+    #[test]
+    fn a_missing_or_malformed_signing_key_fails_clearly() {
+        assert!(with(&[]).unwrap_err().0.contains("JWT_SIGNING_KEY is required"));
+        assert!(with(&[("JWT_SIGNING_KEY", "k1:c2hvcnQ")])
+            .unwrap_err()
+            .0
+            .contains("32 bytes"));
     }
 
     #[test]
     fn bad_values_name_the_variable() {
-        let err = Settings::from_lookup(|k| (k == "LOG_LEVEL").then(|| "loud".to_owned())).err();
-        assert!(err.is_some_and(|e| e.0.contains("LOG_LEVEL")));
+        let err = with(&[("JWT_SIGNING_KEY", KEY), ("LOG_LEVEL", "loud")]).unwrap_err();
+        assert!(err.0.contains("LOG_LEVEL"));
+        let err = with(&[("JWT_SIGNING_KEY", KEY), ("ACCESS_TOKEN_TTL_SECONDS", "ten")]).unwrap_err();
+        assert!(err.0.contains("ACCESS_TOKEN_TTL_SECONDS"));
+    }
+
+    #[test]
+    fn weak_password_hashing_is_refused_in_production() {
+        let weak = [("JWT_SIGNING_KEY", KEY), ("PASSWORD_HASH_MEMORY_KIB", "64")];
+        assert!(with(&weak).unwrap_err().0.contains("OWASP"));
+        let dev = [
+            ("JWT_SIGNING_KEY", KEY),
+            ("PASSWORD_HASH_MEMORY_KIB", "64"),
+            ("ENVIRONMENT", "development"),
+        ];
+        assert!(with(&dev).is_ok());
     }
 
     #[test]
     fn secrets_do_not_print() {
-        assert_eq!(
-            format!("{:?}", Secret::new("hunter2hunter2")),
-            "Secret([REDACTED])"
-        );
+        assert_eq!(format!("{:?}", Secret::new("hunter2hunter2")), "Secret([REDACTED])");
     }
 }

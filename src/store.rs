@@ -74,9 +74,7 @@ impl Row {
         match self.get(idx)? {
             Value::Integer(i) => Ok(*i),
             #[allow(clippy::cast_possible_truncation)]
-            Value::Real(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
-                Ok(*f as i64)
-            }
+            Value::Real(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => Ok(*f as i64),
             other => Err(StoreError::Decode(format!(
                 "column {idx}: expected integer, got {other:?}"
             ))),
@@ -154,9 +152,7 @@ impl StoreError {
     /// adapter maps errors with one call and the three hosts agree.
     pub fn from_sqlite_message(message: &str) -> StoreError {
         let m = message.to_owned();
-        if message.contains("UNIQUE constraint failed")
-            || message.contains("PRIMARY KEY constraint failed")
-        {
+        if message.contains("UNIQUE constraint failed") || message.contains("PRIMARY KEY constraint failed") {
             StoreError::Conflict(m)
         } else if message.contains("constraint failed") {
             StoreError::Constraint(m)
@@ -208,10 +204,7 @@ mod tests {
             "UNIQUE constraint failed: users.email_normalized",
         ] {
             assert!(
-                matches!(
-                    StoreError::from_sqlite_message(msg),
-                    StoreError::Conflict(_)
-                ),
+                matches!(StoreError::from_sqlite_message(msg), StoreError::Conflict(_)),
                 "{msg}"
             );
         }
@@ -235,11 +228,7 @@ mod tests {
 
     #[test]
     fn integral_reals_read_as_integers_but_fractions_do_not() {
-        let row = Row(vec![
-            Value::Real(1_700_000_000_000.0),
-            Value::Real(1.5),
-            Value::Null,
-        ]);
+        let row = Row(vec![Value::Real(1_700_000_000_000.0), Value::Real(1.5), Value::Null]);
         assert_eq!(row.int(0), Ok(1_700_000_000_000));
         assert!(row.int(1).is_err());
         assert_eq!(row.opt_int(2), Ok(None));

@@ -63,33 +63,20 @@ struct LogLine<'a> {
     error: Option<&'a str>,
 }
 
-const EXPOSED_HEADERS: &str =
-    "X-Request-Id, ETag, Link, Location, Retry-After, RateLimit, RateLimit-Policy";
+const EXPOSED_HEADERS: &str = "X-Request-Id, ETag, Link, Location, Retry-After, RateLimit, RateLimit-Policy";
 const ALLOWED_METHODS: &str = "GET, POST, PATCH, DELETE, OPTIONS";
-const ALLOWED_HEADERS: &str =
-    "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id";
+const ALLOWED_HEADERS: &str = "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id";
 
-pub async fn request_context(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub async fn request_context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let ports = &state.ports;
     let started = ports.clock.now_ms();
-    let request_id = match req
-        .headers()
-        .get(&X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-    {
+    let request_id = match req.headers().get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
         Some(id) if valid_request_id(id) => id.to_owned(),
         _ => crate::ids::uuid_v7(ports.clock.as_ref(), ports.random.as_ref())
             .unwrap_or_else(|_| format!("req-{started}")),
     };
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let origin = req.headers().get(header::ORIGIN).cloned();
     let allowed_origin = origin.filter(|o| {
         o.to_str()
@@ -99,10 +86,7 @@ pub async fn request_context(
     req.extensions_mut().insert(RequestId(request_id.clone()));
     req.extensions_mut().insert(log_ctx.clone());
 
-    let is_preflight = method == Method::OPTIONS
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let is_preflight = method == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     let mut res = if is_preflight {
         preflight(allowed_origin.is_some())
     } else {
@@ -121,10 +105,7 @@ pub async fn request_context(
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert(X_REQUEST_ID, v);
     }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -140,11 +121,7 @@ pub async fn request_context(
     }
 
     let status = res.status().as_u16();
-    let level = if status >= 500 {
-        Level::Error
-    } else {
-        Level::Info
-    };
+    let level = if status >= 500 { Level::Error } else { Level::Info };
     if level >= ports.settings.log_level {
         let fields = log_ctx.0.lock().map(|f| f.clone()).unwrap_or_default();
         let line = LogLine {
@@ -179,10 +156,7 @@ fn preflight(allowed: bool) -> Response {
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static(ALLOWED_HEADERS),
         );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     }
     res
 }
@@ -204,11 +178,7 @@ fn with_problem_body(res: Response, err: &ApiError, request_id: &str) -> Respons
 pub async fn not_found(req: Request) -> ApiError {
     let path = req.uri().path();
     if path.starts_with("/v") && !path.starts_with("/v1/") && path != "/v1" {
-        let version = path
-            .trim_start_matches('/')
-            .split('/')
-            .next()
-            .unwrap_or_default();
+        let version = path.trim_start_matches('/').split('/').next().unwrap_or_default();
         ApiError::NotFound(format!(
             "API version `{version}` does not exist; this server speaks /v1"
         ))

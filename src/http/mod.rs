@@ -1,9 +1,12 @@
 //! The HTTP layer: one router for every host, with the cross-cutting rules of the
 //! contract (request ids, problem+json, security headers, CORS, one log line per request).
 
+pub mod accounts;
+pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod openapi;
+pub mod pagination;
 pub mod problem;
 
 use std::sync::{Arc, OnceLock};
@@ -31,6 +34,15 @@ pub fn router_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::health))
         .routes(routes!(openapi::openapi_json))
+        .routes(routes!(accounts::register))
+        .routes(routes!(accounts::login))
+        .routes(routes!(accounts::refresh))
+        .routes(routes!(accounts::logout))
+        .routes(routes!(accounts::logout_all))
+        .routes(routes!(accounts::get_me, accounts::update_me))
+        .routes(routes!(accounts::change_password))
+        .routes(routes!(accounts::create_api_key, accounts::list_api_keys))
+        .routes(routes!(accounts::delete_api_key))
         .split_for_parts()
 }
 

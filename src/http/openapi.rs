@@ -23,11 +23,48 @@ else a fresh one) and `X-Content-Type-Options: nosniff`. Unknown paths and unkno
     ),
     servers((url = "/", description = "This host")),
     components(schemas(super::Problem, super::FieldError)),
+    modifiers(&SecuritySchemes),
     tags(
-        (name = "operations", description = "Health and API description")
+        (name = "operations", description = "Health and API description"),
+        (name = "auth", description = "Accounts, sessions (JWT access tokens, rotating refresh tokens) and API keys")
     )
 )]
 pub struct ApiDoc;
+
+/// The two ways to authenticate, both as `Authorization: Bearer …`.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "accessToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "EdDSA-signed access token from register/login/refresh; 15 minutes by default.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("tm_<key>")
+                    .description(Some(
+                        "API key `tm_…` from POST /v1/api-keys. Scope `read` allows GET only; `write` allows \
+                         everything else too. Keys can never manage keys, sessions or the password.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The OpenAPI 3.1 document of this API.
 #[utoipa::path(
@@ -40,22 +77,12 @@ pub struct ApiDoc;
 pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
     let body = state
         .openapi
-        .get_or_init(|| {
-            serde_json::to_vec(&*state.openapi_doc)
-                .unwrap_or_default()
-                .into()
-        })
+        .get_or_init(|| serde_json::to_vec(&*state.openapi_doc).unwrap_or_default().into())
         .clone();
     (
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=300"),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
         ],
         body,
     )

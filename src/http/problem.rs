@@ -19,11 +19,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(
-        field: impl Into<String>,
-        code: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             code: code.into(),
@@ -64,11 +60,7 @@ pub const PROBLEM_TYPES: &[(&str, &str, u16)] = &[
     ("not-found", "Not found", 404),
     ("method-not-allowed", "Method not allowed", 405),
     ("conflict", "Conflict", 409),
-    (
-        "invalid-status-transition",
-        "Invalid status transition",
-        409,
-    ),
+    ("invalid-status-transition", "Invalid status transition", 409),
     ("precondition-failed", "Precondition failed", 412),
     ("payload-too-large", "Payload too large", 413),
     ("unsupported-media-type", "Unsupported media type", 415),
@@ -158,12 +150,8 @@ impl ApiError {
             ApiError::RateLimited { retry_after_secs } => {
                 format!("rate limit exceeded; retry after {retry_after_secs} s")
             }
-            ApiError::Internal(_) => {
-                "an internal error occurred; quote the request id when reporting it".to_owned()
-            }
-            ApiError::Unavailable(_) => {
-                "a dependency is temporarily unavailable; retry later".to_owned()
-            }
+            ApiError::Internal(_) => "an internal error occurred; quote the request id when reporting it".to_owned(),
+            ApiError::Unavailable(_) => "a dependency is temporarily unavailable; retry later".to_owned(),
         };
         Problem {
             type_uri: format!("{PROBLEM_TYPE_BASE}{slug}"),
@@ -207,6 +195,12 @@ impl IntoResponse for ApiError {
                 res.headers_mut().insert(http::header::RETRY_AFTER, v);
             }
         }
+        if let ApiError::Unauthenticated(_) = &self {
+            res.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"taskapi\""),
+            );
+        }
         res.extensions_mut().insert(ProblemMarker(self));
         res
     }
@@ -217,8 +211,7 @@ pub fn render(problem: &mut Problem, request_id: &str) -> Response {
     problem.request_id = request_id.to_owned();
     let body = serde_json::to_vec(problem).unwrap_or_default();
     let mut res = Response::new(axum::body::Body::from(body));
-    *res.status_mut() =
-        StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *res.status_mut() = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     res.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),

@@ -23,10 +23,7 @@ impl D1Store {
 
     fn prepare(&self, stmt: &Statement) -> Result<D1PreparedStatement, StoreError> {
         let params: Vec<JsValue> = stmt.params.iter().map(to_js).collect();
-        self.db
-            .prepare(stmt.sql.as_ref())
-            .bind(&params)
-            .map_err(err)
+        self.db.prepare(stmt.sql.as_ref()).bind(&params).map_err(err)
     }
 }
 
@@ -60,10 +57,7 @@ fn from_js(v: &JsValue) -> Value {
         Value::Text(s)
     } else if let Some(b) = v.as_bool() {
         Value::Integer(i64::from(b))
-    } else if v.is_instance_of::<js_sys::ArrayBuffer>()
-        || v.is_instance_of::<Uint8Array>()
-        || Array::is_array(v)
-    {
+    } else if v.is_instance_of::<js_sys::ArrayBuffer>() || v.is_instance_of::<Uint8Array>() || Array::is_array(v) {
         Value::Blob(Uint8Array::new(v).to_vec())
     } else {
         Value::Text(format!("{v:?}"))
@@ -109,10 +103,7 @@ impl Store for D1Store {
 
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError> {
         SendFuture::new(async move {
-            let prepared = stmts
-                .iter()
-                .map(|s| self.prepare(s))
-                .collect::<Result<Vec<_>, _>>()?;
+            let prepared = stmts.iter().map(|s| self.prepare(s)).collect::<Result<Vec<_>, _>>()?;
             let results = self.db.batch(prepared).await.map_err(err)?;
             let mut out = Vec::with_capacity(results.len());
             for r in &results {
@@ -146,21 +137,15 @@ impl<'de> serde::Deserialize<'de> for OrderedRow {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a result row object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrderedRow, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<OrderedRow, A::Error> {
                 let mut values = Vec::new();
-                while let Some((_, v)) =
-                    map.next_entry::<serde::de::IgnoredAny, serde_json::Value>()?
-                {
+                while let Some((_, v)) = map.next_entry::<serde::de::IgnoredAny, serde_json::Value>()? {
                     values.push(match v {
                         serde_json::Value::Null => Value::Null,
                         serde_json::Value::Bool(b) => Value::Integer(i64::from(b)),
                         serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
                             (Some(i), _) => Value::Integer(i),
-                            (None, Some(f))
-                                if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 =>
+                            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 =>
                             {
                                 #[allow(clippy::cast_possible_truncation)]
                                 Value::Integer(f as i64)

@@ -88,18 +88,11 @@ fn app(env: &Env) -> Result<Router, String> {
 }
 
 #[event(fetch)]
-async fn fetch(
-    req: HttpRequest,
-    env: Env,
-    _ctx: Context,
-) -> worker::Result<http::Response<axum::body::Body>> {
+async fn fetch(req: HttpRequest, env: Env, _ctx: Context) -> worker::Result<http::Response<axum::body::Body>> {
     let mut router = match app(&env) {
         Ok(router) => router,
         Err(e) => {
-            worker::console_error!(
-                "{{\"level\":\"error\",\"msg\":\"startup failed\",\"error\":{:?}}}",
-                e
-            );
+            worker::console_error!("{{\"level\":\"error\",\"msg\":\"startup failed\",\"error\":{:?}}}", e);
             return Ok(taskapi::http::startup_failure(req.headers()));
         }
     };

@@ -52,11 +52,7 @@ fn run(conn: &rusqlite::Connection, stmt: Statement) -> Result<StmtResult, Store
         out.push(Row(values));
     }
     drop(rows);
-    let changes = if prepared.readonly() {
-        0
-    } else {
-        conn.changes()
-    };
+    let changes = if prepared.readonly() { 0 } else { conn.changes() };
     Ok(StmtResult { rows: out, changes })
 }
 
@@ -80,16 +76,12 @@ impl SqliteStore {
     }
 
     fn init(conn: rusqlite::Connection) -> Result<Self, StoreError> {
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(|e| map_err(&e))?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+            .map_err(|e| map_err(&e))?;
         for (_, sql) in taskapi::migrations::MIGRATIONS {
             conn.execute_batch(sql).map_err(|e| map_err(&e))?;
         }
-        Ok(Self {
-            conn: Mutex::new(conn),
-        })
+        Ok(Self { conn: Mutex::new(conn) })
     }
 
     fn with_conn<T>(

@@ -16,19 +16,13 @@ fn start_native_host() -> String {
             .build();
         let Ok(rt) = rt else { return };
         rt.block_on(async move {
-            let settings = Settings::from_lookup(|k| match k {
-                "CORS_ALLOWED_ORIGINS" => Some(conformance::TEST_ORIGIN.to_owned()),
-                "ENVIRONMENT" => Some("development".to_owned()),
-                _ => None,
-            });
+            let config = conformance::fixtures::host_config();
+            let settings =
+                Settings::from_lookup(|k| config.iter().find(|(name, _)| *name == k).map(|(_, v)| v.clone()));
             let (Ok(settings), Ok(store)) = (settings, SqliteStore::in_memory()) else {
                 return;
             };
-            let app = taskapi::app(ports(
-                Arc::new(store),
-                settings,
-                Arc::new(StdoutLogger::default()),
-            ));
+            let app = taskapi::app(ports(Arc::new(store), settings, Arc::new(StdoutLogger::default())));
             let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else {
                 return;
             };
@@ -36,16 +30,10 @@ fn start_native_host() -> String {
                 return;
             };
             let _ = tx.send(addr);
-            let _ = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await;
+            let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
         });
     });
-    let addr = rx
-        .recv()
-        .unwrap_or_else(|e| panic!("native host did not start: {e}"));
+    let addr = rx.recv().unwrap_or_else(|e| panic!("native host did not start: {e}"));
     format!("http://{addr}")
 }
 
@@ -54,9 +42,5 @@ fn the_native_host_passes_the_conformance_suite() {
     let base = start_native_host();
     let report = conformance::run(&base, "native", None);
     assert!(report.passed > 0, "no checks ran");
-    assert!(
-        report.failures.is_empty(),
-        "failed checks: {:#?}",
-        report.failures
-    );
+    assert!(report.failures.is_empty(), "failed checks: {:#?}", report.failures);
 }

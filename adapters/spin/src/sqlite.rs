@@ -15,9 +15,7 @@ impl SpinStore {
     /// so `/v1/health` can answer 503 instead of the component failing.
     pub async fn open_default() -> Self {
         Self {
-            conn: Connection::open_default()
-                .await
-                .map_err(|e| format!("{e:?}")),
+            conn: Connection::open_default().await.map_err(|e| format!("{e:?}")),
         }
     }
 

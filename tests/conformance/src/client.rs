@@ -24,12 +24,8 @@ impl Resp {
     /// # Errors
     /// When the body is not JSON.
     pub fn json(&self) -> Result<serde_json::Value, String> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            format!(
-                "body is not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
+        serde_json::from_slice(&self.body)
+            .map_err(|e| format!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     pub fn text(&self) -> String {
@@ -70,9 +66,7 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Resp, String> {
-        let mut builder = ureq::http::Request::builder()
-            .method(method)
-            .uri(self.url(path));
+        let mut builder = ureq::http::Request::builder().method(method).uri(self.url(path));
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
@@ -104,11 +98,7 @@ impl Client {
             .limit(64 * 1024 * 1024)
             .read_to_vec()
             .map_err(|e| format!("{method} {path}: reading body: {e}"))?;
-        Ok(Resp {
-            status,
-            headers,
-            body,
-        })
+        Ok(Resp { status, headers, body })
     }
 
     pub fn get(&self, path: &str) -> Result<Resp, String> {

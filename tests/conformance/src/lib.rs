@@ -7,6 +7,7 @@
 
 mod checks;
 mod client;
+pub mod fixtures;
 
 pub use client::{Client, Resp};
 
@@ -29,12 +30,15 @@ macro_rules! ensure {
 /// Fails unless the two values are equal.
 #[macro_export]
 macro_rules! ensure_eq {
-    ($left:expr, $right:expr, $what:expr) => {{
-        let (l, r) = (&$left, &$right);
-        if l != r {
-            return Err(format!("{}: expected {:?}, got {:?}", $what, r, l));
+    ($left:expr, $right:expr, $what:expr) => {
+        match (&$left, &$right) {
+            (l, r) => {
+                if l != r {
+                    return Err(format!("{}: expected {:?}, got {:?}", $what, r, l));
+                }
+            }
         }
-    }};
+    };
 }
 
 /// Every check of the suite, named as a sentence.

@@ -9,6 +9,13 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--print-config") {
+        // KEY=VALUE lines: the configuration a host under test must be started with.
+        for (k, v) in conformance::fixtures::host_config() {
+            println!("{k}={v}");
+        }
+        return;
+    }
     let Some(base) = arg(&args, "--base-url") else {
         eprintln!("usage: conformance --base-url URL [--host NAME] [--filter TEXT]");
         std::process::exit(2);

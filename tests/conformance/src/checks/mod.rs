@@ -1,5 +1,6 @@
 //! The checks, grouped by area of the contract.
 
+mod auth;
 mod operations;
 
 use crate::{Check, Resp};
@@ -7,6 +8,7 @@ use crate::{Check, Resp};
 pub fn all() -> Vec<(&'static str, Check)> {
     let mut v = Vec::new();
     v.extend(operations::checks());
+    v.extend(auth::checks());
     v
 }
 
@@ -14,11 +16,7 @@ pub fn all() -> Vec<(&'static str, Check)> {
 /// `request_id` matches the `X-Request-Id` header; returns the body.
 pub fn expect_problem(res: &Resp, status: u16, slug: &str) -> Result<serde_json::Value, String> {
     if res.status != status {
-        return Err(format!(
-            "expected status {status}, got {}: {}",
-            res.status,
-            res.text()
-        ));
+        return Err(format!("expected status {status}, got {}: {}", res.status, res.text()));
     }
     let ct = res.header("content-type").unwrap_or_default();
     if !ct.starts_with("application/problem+json") {
@@ -27,9 +25,7 @@ pub fn expect_problem(res: &Resp, status: u16, slug: &str) -> Result<serde_json:
     let body = res.json()?;
     let ty = body["type"].as_str().unwrap_or_default();
     if !ty.ends_with(&format!("/problems/{slug}")) {
-        return Err(format!(
-            "expected problem type …/problems/{slug}, got {ty:?}"
-        ));
+        return Err(format!("expected problem type …/problems/{slug}, got {ty:?}"));
     }
     if body["status"].as_u64() != Some(u64::from(status)) {
         return Err(format!("problem status field is {:?}", body["status"]));

@@ -76,11 +76,7 @@ fn health_reports_ok_after_reaching_the_database(c: &Client) -> Result<(), Strin
         body["version"].as_str().is_some_and(|v| !v.is_empty()),
         "version missing: {body}"
     );
-    ensure_eq!(
-        res.header("cache-control"),
-        Some("no-store"),
-        "cache-control"
-    );
+    ensure_eq!(res.header("cache-control"), Some("no-store"), "cache-control");
     Ok(())
 }
 
@@ -113,17 +109,9 @@ fn a_valid_caller_request_id_is_echoed(c: &Client) -> Result<(), String> {
     ensure_eq!(res.header("x-request-id"), Some(id), "echoed id");
     let long = "a".repeat(128);
     let res = c.get_with("/v1/does-not-exist", &[("X-Request-Id", &long)])?;
-    ensure_eq!(
-        res.header("x-request-id"),
-        Some(long.as_str()),
-        "128-char id"
-    );
+    ensure_eq!(res.header("x-request-id"), Some(long.as_str()), "128-char id");
     let body = expect_problem(&res, 404, "not-found")?;
-    ensure_eq!(
-        body["request_id"].as_str(),
-        Some(long.as_str()),
-        "problem request_id"
-    );
+    ensure_eq!(body["request_id"].as_str(), Some(long.as_str()), "problem request_id");
     Ok(())
 }
 
@@ -150,10 +138,7 @@ fn unknown_routes_are_not_found_problems(c: &Client) -> Result<(), String> {
 fn unknown_api_versions_are_not_found_problems(c: &Client) -> Result<(), String> {
     let body = expect_problem(&c.get("/v2/health")?, 404, "not-found")?;
     let detail = body["detail"].as_str().unwrap_or_default();
-    ensure!(
-        detail.contains("v2"),
-        "detail should name the version: {detail:?}"
-    );
+    ensure!(detail.contains("v2"), "detail should name the version: {detail:?}");
     Ok(())
 }
 
@@ -173,17 +158,12 @@ fn openapi_document_is_3_1_and_lists_the_routes(c: &Client) -> Result<(), String
     ensure_eq!(res.status, 200, "status");
     let doc = res.json()?;
     ensure!(
-        doc["openapi"]
-            .as_str()
-            .is_some_and(|v| v.starts_with("3.1")),
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
         "openapi version {:?}",
         doc["openapi"]
     );
     for path in ["/v1/health", "/v1/openapi.json"] {
-        ensure!(
-            doc["paths"][path]["get"].is_object(),
-            "document lacks GET {path}"
-        );
+        ensure!(doc["paths"][path]["get"].is_object(), "document lacks GET {path}");
     }
     ensure!(
         doc["components"]["schemas"]["Problem"].is_object(),

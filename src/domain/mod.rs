@@ -1,0 +1,69 @@
+//! Domain values: request fields are parsed into these once; code past that point cannot
+//! hold an invalid value.
+
+pub mod user;
+
+use crate::http::FieldError;
+
+/// Collects field errors while parsing a request into domain values.
+#[derive(Debug, Default)]
+pub struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    /// Keeps the value, or records the error and yields `None`.
+    pub fn check<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    /// `Ok(value)` when no error was recorded.
+    ///
+    /// # Errors
+    /// The collected field errors as one validation problem.
+    pub fn finish<T>(self, value: Option<T>) -> Result<T, crate::http::ApiError> {
+        match value {
+            Some(v) if self.0.is_empty() => Ok(v),
+            _ => Err(crate::http::ApiError::Validation(self.0)),
+        }
+    }
+}
+
+/// A text of `min..=max` characters (Unicode scalar values), with no control characters
+/// other than newlines and tabs when `multiline`.
+///
+/// # Errors
+/// `required`/`too_short`/`too_long`/`invalid_characters`.
+pub fn text(field: &str, value: &str, min: usize, max: usize, multiline: bool) -> Result<String, FieldError> {
+    let len = value.chars().count();
+    if len < min {
+        let code = if value.is_empty() { "required" } else { "too_short" };
+        return Err(FieldError::new(
+            field,
+            code,
+            format!("must be at least {min} characters"),
+        ));
+    }
+    if len > max {
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
+    {
+        return Err(FieldError::new(
+            field,
+            "invalid_characters",
+            "must not contain control characters",
+        ));
+    }
+    Ok(value.to_owned())
+}

@@ -1,0 +1,280 @@
+//! Extractors: JSON bodies with the contract's 400/413/415/422 rules, and the
+//! authenticated caller, so no handler can forget either.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use http::{header, request::Parts, Method};
+use serde::de::DeserializeOwned;
+
+use super::middleware::LogContext;
+use super::{ApiError, AppState, FieldError};
+use crate::auth::tokens;
+use crate::store::Statement;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON request body, parsed into `T` (which denies unknown fields).
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|ct| {
+        let essence = ct.split(';').next().unwrap_or_default().trim();
+        essence.eq_ignore_ascii_case("application/json")
+    })
+}
+
+/// Maps a serde data error (after a syntactically valid document) to a field error.
+fn field_error(path: &str, message: &str) -> FieldError {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    let quoted = || message.split('`').nth(1).unwrap_or_default().to_owned();
+    let join = |name: String| {
+        if path.is_empty() || path == "." {
+            name
+        } else if path == name || path.ends_with(&format!(".{name}")) {
+            path.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    let at = if path == "." { String::new() } else { path.to_owned() };
+    if message.starts_with("missing field") {
+        FieldError::new(join(quoted()), "required", "is required")
+    } else if message.starts_with("unknown field") {
+        FieldError::new(join(quoted()), "unknown_field", "is not a field of this request")
+    } else if message.starts_with("duplicate field") {
+        FieldError::new(join(quoted()), "duplicate_field", "appears more than once")
+    } else if message.starts_with("invalid type") {
+        FieldError::new(at, "invalid_type", message)
+    } else {
+        FieldError::new(at, "invalid", message)
+    }
+}
+
+/// Parses a JSON document into `T`: syntax errors are 400, shape errors 422.
+///
+/// # Errors
+/// `Malformed` or `Validation`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    match result {
+        Ok(v) => {
+            de.end()
+                .map_err(|e| ApiError::Malformed(format!("invalid JSON: {e}")))?;
+            Ok(v)
+        }
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_data() {
+                Err(ApiError::Validation(vec![field_error(&path, &inner.to_string())]))
+            } else {
+                Err(ApiError::Malformed(format!("invalid JSON: {inner}")))
+            }
+        }
+    }
+}
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        if !is_json(ct) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// An access token of a login session.
+    Session { sid: String },
+    /// An API key; `write` keys may also read.
+    ApiKey { key_id: String, write: bool },
+}
+
+/// The authenticated caller. Extracting it is what makes a route require authentication.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user_id: String,
+    pub credential: Credential,
+}
+
+impl AuthUser {
+    /// The principal for rate limits and idempotency keys: the user, or the key.
+    pub fn principal(&self) -> String {
+        match &self.credential {
+            Credential::Session { .. } => format!("user:{}", self.user_id),
+            Credential::ApiKey { key_id, .. } => format!("key:{key_id}"),
+        }
+    }
+}
+
+fn unauthenticated(detail: &str) -> ApiError {
+    ApiError::Unauthenticated(detail.to_owned())
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthenticated("this request needs `Authorization: Bearer <token>`"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| unauthenticated("the Authorization header is not valid"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| unauthenticated("expected `Bearer <token>`"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(unauthenticated("expected `Bearer <token>`"));
+    }
+    Ok(token.trim())
+}
+
+async fn api_key(state: &AppState, key: &str) -> Result<(String, String, bool), ApiError> {
+    let invalid = || unauthenticated("the API key is invalid, expired or revoked");
+    if !tokens::well_formed(tokens::API_KEY_PREFIX, key) {
+        return Err(invalid());
+    }
+    let now = state.ports.clock.now_ms();
+    let rows = state
+        .ports
+        .store
+        .query(Statement::new(
+            "SELECT id, user_id, scopes FROM api_keys WHERE key_hash = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
+            vec![tokens::digest(key).into(), now.into()],
+        ))
+        .await?;
+    let row = rows.first().ok_or_else(invalid)?;
+    let scopes = row.text(2)?;
+    Ok((row.text(0)?, row.text(1)?, scopes.split(',').any(|s| s == "write")))
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(user) = parts.extensions.get::<AuthUser>() {
+            return Ok(user.clone());
+        }
+        let token = bearer(parts)?;
+        let user = if token.starts_with(tokens::API_KEY_PREFIX) {
+            let (key_id, user_id, write) = api_key(state, token).await?;
+            let reads_only = matches!(parts.method, Method::GET | Method::HEAD);
+            if !reads_only && !write {
+                if let Some(log) = parts.extensions.get::<LogContext>() {
+                    log.set_principal(&format!("key:{key_id}"));
+                }
+                return Err(ApiError::Forbidden("this API key has only the `read` scope".to_owned()));
+            }
+            AuthUser {
+                user_id,
+                credential: Credential::ApiKey { key_id, write },
+            }
+        } else {
+            let claims = state
+                .ports
+                .settings
+                .jwt
+                .verify(token, state.ports.clock.now_ms())
+                .map_err(|_| unauthenticated("the access token is invalid or expired"))?;
+            AuthUser {
+                user_id: claims.sub,
+                credential: Credential::Session { sid: claims.sid },
+            }
+        };
+        if let Some(log) = parts.extensions.get::<LogContext>() {
+            log.set_principal(&user.principal());
+        }
+        parts.extensions.insert(user.clone());
+        Ok(user)
+    }
+}
+
+/// A caller authenticated by an access token of a login session: API keys may never
+/// manage keys, sessions or the password.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user_id: String,
+    pub sid: String,
+}
+
+impl FromRequestParts<AppState> for SessionUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        match user.credential {
+            Credential::Session { sid } => Ok(SessionUser {
+                user_id: user.user_id,
+                sid,
+            }),
+            Credential::ApiKey { .. } => Err(ApiError::Forbidden(
+                "API keys cannot manage API keys, sessions or the password; use an access token".to_owned(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Req {
+        email: String,
+        labels: Option<Vec<String>>,
+    }
+
+    fn errors(r: Result<Req, ApiError>) -> Vec<FieldError> {
+        match r {
+            Err(ApiError::Validation(e)) => e,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed() {
+        assert!(matches!(parse_json::<Req>(b"{\"email\":"), Err(ApiError::Malformed(_))));
+        assert!(matches!(
+            parse_json::<Req>(b"{\"email\":\"a\"} trailing"),
+            Err(ApiError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let e = errors(parse_json::<Req>(b"{}"));
+        assert_eq!((e[0].field.as_str(), e[0].code.as_str()), ("email", "required"));
+        let e = errors(parse_json::<Req>(br#"{"email":"a","role":"owner"}"#));
+        assert_eq!((e[0].field.as_str(), e[0].code.as_str()), ("role", "unknown_field"));
+        let e = errors(parse_json::<Req>(br#"{"email":"a","labels":["x",3]}"#));
+        assert_eq!((e[0].field.as_str(), e[0].code.as_str()), ("labels[1]", "invalid_type"));
+        let e = errors(parse_json::<Req>(br#"{"email":"a","email":"b"}"#));
+        assert_eq!((e[0].field.as_str(), e[0].code.as_str()), ("email", "duplicate_field"));
+        let e = errors(parse_json::<Req>(b"[1]"));
+        assert_eq!(e[0].code, "invalid_type");
+    }
+}
