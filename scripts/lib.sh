@@ -74,7 +74,7 @@ build_spin_component() {
 
 build_spin_host() {
   log "building the Spin test host (wasmtime)"
-  cargo build --release --manifest-path hosts/spin-host/Cargo.toml
+  cargo build --release -p spin-test-host
 }
 
 SPIN_HOST_BIN() { echo "$CARGO_TARGET_DIR/release/spin-test-host"; }

@@ -58,6 +58,16 @@ run_conformance() {
   record "conformance[$1]" "$p" "$f"
 }
 
+# The configuration every host under test runs with (test keys, CORS origin, ...).
+mapfile -t HOST_CONFIG < <("$CARGO_TARGET_DIR/debug/conformance" --print-config)
+WRANGLER_VARS=()
+SPIN_VARS=()
+for kv in "${HOST_CONFIG[@]}"; do
+  WRANGLER_VARS+=(--var "${kv%%=*}:${kv#*=}")
+  name="${kv%%=*}"
+  SPIN_VARS+=(--var "${name,,}=${kv#*=}")
+done
+
 # --- Workers: wrangler dev (workerd + miniflare) on a fresh local D1 ---
 WSTATE="$ROOT/.tmp/test-wrangler-state"
 rm -rf "$WSTATE"
@@ -66,8 +76,7 @@ npx wrangler d1 migrations apply DB --local --persist-to "$WSTATE" >"$LOGS/d1-mi
 WPORT="$(free_port)"
 log "starting wrangler dev on 127.0.0.1:$WPORT"
 setsid npx wrangler dev --ip 127.0.0.1 --port "$WPORT" --inspector-port "$(free_port)" --inspector-ip 127.0.0.1 \
-  --persist-to "$WSTATE" \
-  --var ENVIRONMENT:development --var CORS_ALLOWED_ORIGINS:https://app.example.test \
+  --persist-to "$WSTATE" "${WRANGLER_VARS[@]}" \
   >"$LOGS/wrangler-dev.log" 2>&1 &
 PIDS+=($!)
 if wait_for_health "http://127.0.0.1:$WPORT" 90 "$LOGS/wrangler-dev.log"; then
@@ -83,7 +92,7 @@ rm -f "$SDB" "$SDB-wal" "$SDB-shm"
 log "starting the Spin test host on 127.0.0.1:$SPORT"
 setsid "$(SPIN_HOST_BIN)" --component "$(SPIN_COMPONENT)" --listen "127.0.0.1:$SPORT" \
   --sqlite "$SDB" --sqlite-init migrations/0001_init.sql \
-  --var environment=development --var cors_allowed_origins=https://app.example.test \
+  "${SPIN_VARS[@]}" \
   >"$LOGS/spin-host.log" 2>&1 &
 PIDS+=($!)
 if wait_for_health "http://127.0.0.1:$SPORT" 60 "$LOGS/spin-host.log"; then

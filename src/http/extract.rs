@@ -2,6 +2,7 @@
 //! authenticated caller, so no handler can forget either.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use http_body_util::BodyExt;
 use http::{header, request::Parts, Method};
 use serde::de::DeserializeOwned;
 
@@ -88,19 +89,62 @@ where
         if !is_json(ct) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-            return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
-        }
+        // The request middleware has already buffered at most MAX_BODY_BYTES.
         let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
             .await
             .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// How much of an oversized body is still read and discarded, so the connection stays
+/// usable (a response sent before the request body was read upsets some proxies,
+/// wrangler dev's among them). Bodies beyond this are abandoned.
+const DRAIN_CAP: usize = 1024 * 1024;
+
+async fn drain(body: &mut axum::body::Body, mut seen: usize) {
+    while seen < DRAIN_CAP {
+        match body.frame().await {
+            Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len()),
+            _ => break,
+        }
+    }
+}
+
+/// Reads the whole request body (at most [`MAX_BODY_BYTES`]) before any handler runs, so
+/// that every response, early rejections included, follows a fully read request, and
+/// the size limit holds for every route in one place.
+///
+/// # Errors
+/// `PayloadTooLarge` (after draining), `Malformed` when the body cannot be read.
+pub async fn buffer_body(req: Request) -> Result<Request, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared == Some(0) || (declared.is_none() && matches!(*req.method(), Method::GET | Method::HEAD)) {
+        return Ok(req);
+    }
+    let (parts, mut body) = req.into_parts();
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        drain(&mut body, 0).await;
+        return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+    }
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(ApiError::Malformed("the request body could not be read".to_owned()));
+        };
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > MAX_BODY_BYTES {
+                drain(&mut body, bytes.len() + data.len()).await;
+                return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }
 
 /// How the caller authenticated.

@@ -90,7 +90,10 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
     let mut res = if is_preflight {
         preflight(allowed_origin.is_some())
     } else {
-        next.run(req).await
+        match super::extract::buffer_body(req).await {
+            Ok(req) => next.run(req).await,
+            Err(e) => e.into_response(),
+        }
     };
 
     let mut hidden_error = None;
