@@ -2,8 +2,8 @@
 //! authenticated caller, so no handler can forget either.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use http_body_util::BodyExt;
 use http::{header, request::Parts, Method};
+use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
 use super::middleware::LogContext;

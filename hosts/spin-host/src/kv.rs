@@ -113,13 +113,10 @@ impl key_value::HostStoreWithStore for HasSelf<HostState> {
             if !state.shared.kv.labels.contains(&label) {
                 return Err(Error::NoSuchStore);
             }
-            state
-                .table
-                .push(KvStore { label })
-                .map_err(|e| {
-                    eprintln!("spin-test-host: key-value: cannot open store: {e}");
-                    Error::StoreTableFull
-                })
+            state.table.push(KvStore { label }).map_err(|e| {
+                eprintln!("spin-test-host: key-value: cannot open store: {e}");
+                Error::StoreTableFull
+            })
         }))
     }
 
@@ -134,8 +131,7 @@ impl key_value::HostStoreWithStore for HasSelf<HostState> {
         };
         Ok(kv
             .run(move |c| {
-                let mut stmt =
-                    c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?;
+                let mut stmt = c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?;
                 let mut rows = stmt.query(rusqlite::params![label, key])?;
                 match rows.next()? {
                     Some(row) => Ok(Some(row.get::<_, Vec<u8>>(0)?)),
@@ -209,9 +205,7 @@ impl key_value::HostStoreWithStore for HasSelf<HostState> {
         let result = match store_label(accessor, &store) {
             Ok((kv, label)) => {
                 kv.run(move |c| {
-                    let mut stmt = c.prepare_cached(
-                        "SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key",
-                    )?;
+                    let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
                     let keys = stmt
                         .query_map(rusqlite::params![label], |row| row.get::<_, String>(0))?
                         .collect::<rusqlite::Result<Vec<String>>>()?;

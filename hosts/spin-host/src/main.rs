@@ -167,10 +167,7 @@ impl WasiHttpHooks for NoOutboundHttp {
         _fut: ResultFuture,
     ) -> Box<
         dyn std::future::Future<
-                Output = Result<
-                    (http::Response<OutgoingBody>, ResultFuture),
-                    wasmtime_wasi::TrappableError<ErrorCode>,
-                >,
+                Output = Result<(http::Response<OutgoingBody>, ResultFuture), wasmtime_wasi::TrappableError<ErrorCode>>,
             > + Send,
     > {
         Box::new(async { Err(ErrorCode::HttpRequestDenied.into()) })
@@ -194,10 +191,7 @@ impl hyper::body::Body for HostBody {
     type Data = Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.get_mut() {
             HostBody::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             HostBody::Stream(rx) => rx.poll_recv(cx),
@@ -243,11 +237,7 @@ const SPIN_HEADERS: &[&str] = &[
 
 /// Turn the hyper request into the request the guest sees: absolute URI and
 /// Spin's `spin-*` headers, as `spin up` does for a `route = "/..."` component.
-fn guest_request(
-    req: hyper::Request<Incoming>,
-    peer: SocketAddr,
-    local: SocketAddr,
-) -> anyhow::Result<GuestRequest> {
+fn guest_request(req: hyper::Request<Incoming>, peer: SocketAddr, local: SocketAddr) -> anyhow::Result<GuestRequest> {
     let (mut parts, body) = req.into_parts();
     let authority = parts
         .headers
@@ -271,7 +261,10 @@ fn guest_request(
         headers.remove(*name);
     }
     let mut set = |name: &'static str, value: &str| -> anyhow::Result<()> {
-        headers.insert(name, HeaderValue::from_str(value).with_context(|| format!("header {name}"))?);
+        headers.insert(
+            name,
+            HeaderValue::from_str(value).with_context(|| format!("header {name}"))?,
+        );
         Ok(())
     };
     set("spin-client-addr", &peer.to_string())?;
@@ -290,10 +283,7 @@ fn guest_request(
 
 impl App {
     fn new_store(&self) -> Store<HostState> {
-        let wasi = WasiCtxBuilder::new()
-            .inherit_stdout()
-            .inherit_stderr()
-            .build();
+        let wasi = WasiCtxBuilder::new().inherit_stdout().inherit_stderr().build();
         Store::new(
             &self.engine,
             HostState {
@@ -335,17 +325,14 @@ impl App {
         }
     }
 
-    async fn run_guest(
-        &self,
-        req: GuestRequest,
-        head_tx: oneshot::Sender<Response<HostBody>>,
-    ) -> anyhow::Result<()> {
+    async fn run_guest(&self, req: GuestRequest, head_tx: oneshot::Sender<Response<HostBody>>) -> anyhow::Result<()> {
         let mut store = self.new_store();
         let service = self
             .pre
             .instantiate_async(&mut store)
             .await
-            .anyhow().context("instantiating the component")?;
+            .anyhow()
+            .context("instantiating the component")?;
         let (req, req_io) = wasmtime_wasi_http::p3::Request::from_http(req);
         // Reports request-body errors (if any) once the guest is done with
         // the body; purely informational.
@@ -372,10 +359,7 @@ impl App {
                     .context("converting the guest response")?;
                 let (parts, mut body) = resp.into_parts();
                 let (tx, rx) = mpsc::channel(16);
-                if head_tx
-                    .send(Response::from_parts(parts, HostBody::Stream(rx)))
-                    .is_err()
-                {
+                if head_tx.send(Response::from_parts(parts, HostBody::Stream(rx))).is_err() {
                     return Ok(()); // client went away
                 }
                 // Forward the body while the store's event loop keeps
@@ -397,7 +381,8 @@ impl App {
                 Ok(())
             })
             .await
-            .anyhow().context("running the component")?
+            .anyhow()
+            .context("running the component")?
     }
 }
 
@@ -451,7 +436,8 @@ fn build_app(cli: &Cli) -> anyhow::Result<App> {
 
     let started = Instant::now();
     let component = Component::from_file(&engine, &cli.component)
-        .anyhow().with_context(|| format!("compiling component {}", cli.component.display()))?;
+        .anyhow()
+        .with_context(|| format!("compiling component {}", cli.component.display()))?;
     eprintln!(
         "spin-test-host: compiled {} in {} ms",
         cli.component.display(),
@@ -459,16 +445,25 @@ fn build_app(cli: &Cli) -> anyhow::Result<App> {
     );
 
     let mut linker = Linker::<HostState>::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).anyhow().context("linking wasi p2")?;
-    wasmtime_wasi::p3::add_to_linker(&mut linker).anyhow().context("linking wasi p3")?;
-    wasmtime_wasi_http::p3::add_to_linker(&mut linker).anyhow().context("linking wasi:http p3")?;
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .anyhow()
+        .context("linking wasi p2")?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker)
+        .anyhow()
+        .context("linking wasi p3")?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker)
+        .anyhow()
+        .context("linking wasi:http p3")?;
     bindings::Host_::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |state| state)
-        .anyhow().context("linking spin interfaces")?;
+        .anyhow()
+        .context("linking spin interfaces")?;
     let pre = linker
         .instantiate_pre(&component)
-        .anyhow().context("the component imports something this host does not provide")?;
+        .anyhow()
+        .context("the component imports something this host does not provide")?;
     let pre = ServicePre::new(pre)
-        .anyhow().context("the component does not export wasi:http/handler@0.3.0-rc-2026-03-15")?;
+        .anyhow()
+        .context("the component does not export wasi:http/handler@0.3.0-rc-2026-03-15")?;
 
     Ok(App {
         engine,
@@ -550,8 +545,18 @@ async fn serve(app: Arc<App>, listen: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("spin-test-host: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

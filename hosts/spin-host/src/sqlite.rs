@@ -42,12 +42,11 @@ impl Database {
     pub fn new(label: String, path: PathBuf) -> anyhow::Result<Self> {
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating directory {}", parent.display()))?;
+                std::fs::create_dir_all(parent).with_context(|| format!("creating directory {}", parent.display()))?;
             }
         }
-        let conn = open_file(&path)
-            .with_context(|| format!("opening sqlite database {label:?} at {}", path.display()))?;
+        let conn =
+            open_file(&path).with_context(|| format!("opening sqlite database {label:?} at {}", path.display()))?;
         Ok(Self {
             label,
             path,
@@ -140,10 +139,7 @@ impl Conn {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let guard = inner.lock().map_err(|e| Error::Io(e.to_string()))?;
-            let conn = guard
-                .conn
-                .as_ref()
-                .ok_or(Error::InvalidConnection)?;
+            let conn = guard.conn.as_ref().ok_or(Error::InvalidConnection)?;
             Ok(f(conn))
         })
         .await
@@ -179,10 +175,7 @@ fn io(e: rusqlite::Error) -> Error {
 fn open_blocking(db: Arc<Database>) -> Result<Conn, Error> {
     let conn = db.checkout().map_err(Error::Io)?;
     Ok(Conn {
-        inner: Arc::new(Mutex::new(PooledConn {
-            conn: Some(conn),
-            db,
-        })),
+        inner: Arc::new(Mutex::new(PooledConn { conn: Some(conn), db })),
     })
 }
 
@@ -229,7 +222,7 @@ fn run_statement(conn: &rusqlite::Connection, sql: &str, params: Vec<Value>) -> 
             return outcome;
         }
     };
-    outcome.columns = stmt.column_names().into_iter().map(str::to_owned).collect();
+    outcome.columns = stmt.column_names().map(str::to_owned).collect();
     let ncols = outcome.columns.len();
     let mut rows = match stmt.query(rusqlite::params_from_iter(params.into_iter().map(to_sql))) {
         Ok(r) => r,
@@ -356,16 +349,7 @@ impl sqlite::HostConnectionWithStore for HasSelf<HostState> {
         conn: Resource<Conn>,
         statement: String,
         parameters: Vec<Value>,
-    ) -> wasmtime::Result<
-        Result<
-            (
-                Vec<String>,
-                StreamReader<RowResult>,
-                FutureReader<Result<(), Error>>,
-            ),
-            Error,
-        >,
-    > {
+    ) -> wasmtime::Result<Result<(Vec<String>, StreamReader<RowResult>, FutureReader<Result<(), Error>>), Error>> {
         let conn = match accessor.with(|mut access| access.get().sqlite_conn(&conn)) {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
@@ -381,35 +365,22 @@ impl sqlite::HostConnectionWithStore for HasSelf<HostState> {
                 result: Err(e),
             },
         };
-        let Outcome {
-            columns,
-            rows,
-            result,
-        } = outcome;
+        let Outcome { columns, rows, result } = outcome;
         accessor.with(|mut access| {
             let rows = StreamReader::new(&mut access, rows)?;
-            let done = FutureReader::new(
-                &mut access,
-                std::future::ready(Ok::<_, wasmtime::Error>(result)),
-            )?;
+            let done = FutureReader::new(&mut access, std::future::ready(Ok::<_, wasmtime::Error>(result)))?;
             Ok(Ok((columns, rows, done)))
         })
     }
 
-    async fn last_insert_rowid_async<T>(
-        accessor: &Accessor<T, Self>,
-        conn: Resource<Conn>,
-    ) -> wasmtime::Result<i64> {
+    async fn last_insert_rowid_async<T>(accessor: &Accessor<T, Self>, conn: Resource<Conn>) -> wasmtime::Result<i64> {
         let conn = accessor
             .with(|mut access| access.get().sqlite_conn(&conn))
             .map_err(trap)?;
         conn.with(|c| c.last_insert_rowid()).await.map_err(trap)
     }
 
-    async fn changes_async<T>(
-        accessor: &Accessor<T, Self>,
-        conn: Resource<Conn>,
-    ) -> wasmtime::Result<u64> {
+    async fn changes_async<T>(accessor: &Accessor<T, Self>, conn: Resource<Conn>) -> wasmtime::Result<u64> {
         let conn = accessor
             .with(|mut access| access.get().sqlite_conn(&conn))
             .map_err(trap)?;

@@ -73,10 +73,7 @@ impl Variables {
 impl variables::Host for HostState {}
 
 impl variables::HostWithStore for HasSelf<HostState> {
-    async fn get<T>(
-        accessor: &Accessor<T, Self>,
-        name: String,
-    ) -> wasmtime::Result<Result<String, Error>> {
+    async fn get<T>(accessor: &Accessor<T, Self>, name: String) -> wasmtime::Result<Result<String, Error>> {
         Ok(accessor.with(|mut access| access.get().shared.vars.get(&name)))
     }
 }

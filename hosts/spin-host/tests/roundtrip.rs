@@ -5,6 +5,9 @@
 //! Needs the `wasm32-wasip2` rustup target and the guest's crates available
 //! to cargo (crates.io or a warm registry cache).
 
+// Test harness code: failing loudly is the point.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -26,7 +29,10 @@ fn build_guest() -> PathBuf {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .status()
         .expect("running cargo to build the test guest");
-    assert!(status.success(), "building tests/guest for wasm32-wasip2 failed (is the wasm32-wasip2 target installed?)");
+    assert!(
+        status.success(),
+        "building tests/guest for wasm32-wasip2 failed (is the wasm32-wasip2 target installed?)"
+    );
     target_dir.join("wasm32-wasip2/release/spin_host_test_guest.wasm")
 }
 
@@ -109,9 +115,8 @@ struct Reply {
 
 impl Reply {
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body))
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
@@ -153,10 +158,13 @@ fn request(addr: SocketAddr, method: &str, path: &str, extra_headers: &[(&str, &
         let mut out = Vec::new();
         let mut pos = 0;
         loop {
-            let eol = rest[pos..].windows(2).position(|w| w == b"\r\n").expect("chunk size line") + pos;
+            let eol = rest[pos..]
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .expect("chunk size line")
+                + pos;
             let size_str = String::from_utf8_lossy(&rest[pos..eol]).to_string();
-            let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("").trim(), 16)
-                .expect("chunk size");
+            let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("").trim(), 16).expect("chunk size");
             pos = eol + 2;
             if size == 0 {
                 break;
@@ -324,4 +332,6 @@ fn serves_spin_component_round_trips() {
         assert!(Instant::now() < deadline, "host did not stop after SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
+    drop(host);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -55,9 +55,13 @@ async fn exec(db: &Connection, sql: &str, params: Vec<Value>) -> Result<(Vec<Str
 
 async fn sqlite_roundtrip() -> anyhow::Result<Json> {
     let db = Connection::open_default().await.map_err(sql_err)?;
-    exec(&db, "CREATE TABLE IF NOT EXISTS vals (id INTEGER PRIMARY KEY, i INTEGER, r REAL, s TEXT, b BLOB, n TEXT)", vec![])
-        .await
-        .map_err(sql_err)?;
+    exec(
+        &db,
+        "CREATE TABLE IF NOT EXISTS vals (id INTEGER PRIMARY KEY, i INTEGER, r REAL, s TEXT, b BLOB, n TEXT)",
+        vec![],
+    )
+    .await
+    .map_err(sql_err)?;
     exec(&db, "DELETE FROM vals", vec![]).await.map_err(sql_err)?;
 
     exec(&db, "BEGIN", vec![]).await.map_err(sql_err)?;
@@ -79,7 +83,13 @@ async fn sqlite_roundtrip() -> anyhow::Result<Json> {
     exec(
         &db,
         "INSERT INTO vals (i, r, s, b, n) VALUES (?, ?, ?, ?, ?)",
-        vec![Value::Integer(-7), Value::Real(-0.5), Value::Text(String::new()), Value::Blob(vec![]), Value::Text("x".into())],
+        vec![
+            Value::Integer(-7),
+            Value::Real(-0.5),
+            Value::Text(String::new()),
+            Value::Blob(vec![]),
+            Value::Text("x".into()),
+        ],
     )
     .await
     .map_err(sql_err)?;
@@ -92,7 +102,9 @@ async fn sqlite_roundtrip() -> anyhow::Result<Json> {
 
     // ROLLBACK must leave nothing behind.
     exec(&db, "BEGIN", vec![]).await.map_err(sql_err)?;
-    exec(&db, "INSERT INTO vals (i) VALUES (42)", vec![]).await.map_err(sql_err)?;
+    exec(&db, "INSERT INTO vals (i) VALUES (42)", vec![])
+        .await
+        .map_err(sql_err)?;
     let (_, inside) = exec(&db, "SELECT COUNT(*) FROM vals", vec![]).await.map_err(sql_err)?;
     exec(&db, "ROLLBACK", vec![]).await.map_err(sql_err)?;
     let (_, after) = exec(&db, "SELECT COUNT(*) FROM vals", vec![]).await.map_err(sql_err)?;
@@ -101,7 +113,13 @@ async fn sqlite_roundtrip() -> anyhow::Result<Json> {
     let (_, echo) = exec(
         &db,
         "SELECT ?, ?, ?, ?, ?",
-        vec![Value::Integer(1), Value::Real(1.5), Value::Text("t".into()), Value::Blob(vec![9]), Value::Null],
+        vec![
+            Value::Integer(1),
+            Value::Real(1.5),
+            Value::Text("t".into()),
+            Value::Blob(vec![9]),
+            Value::Null,
+        ],
     )
     .await
     .map_err(sql_err)?;
@@ -119,14 +137,27 @@ async fn sqlite_roundtrip() -> anyhow::Result<Json> {
 
 async fn sqlite_errors() -> anyhow::Result<Json> {
     let db = Connection::open_default().await.map_err(sql_err)?;
-    exec(&db, "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL)", vec![])
-        .await
-        .map_err(sql_err)?;
+    exec(
+        &db,
+        "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL)",
+        vec![],
+    )
+    .await
+    .map_err(sql_err)?;
     exec(&db, "DELETE FROM users", vec![]).await.map_err(sql_err)?;
-    exec(&db, "INSERT INTO users (email) VALUES (?)", vec![Value::Text("a@example.com".into())])
-        .await
-        .map_err(sql_err)?;
-    let dup = exec(&db, "INSERT INTO users (email) VALUES (?)", vec![Value::Text("a@example.com".into())]).await;
+    exec(
+        &db,
+        "INSERT INTO users (email) VALUES (?)",
+        vec![Value::Text("a@example.com".into())],
+    )
+    .await
+    .map_err(sql_err)?;
+    let dup = exec(
+        &db,
+        "INSERT INTO users (email) VALUES (?)",
+        vec![Value::Text("a@example.com".into())],
+    )
+    .await;
     let syntax = exec(&db, "SELEKT nonsense", vec![]).await;
     let other = Connection::open("no-such-label").await.err();
     let describe = |r: Result<_, SqlError>| match r {
@@ -142,21 +173,35 @@ async fn sqlite_errors() -> anyhow::Result<Json> {
 
 async fn hit(id: &str) -> anyhow::Result<Json> {
     let db = Connection::open_default().await.map_err(sql_err)?;
-    exec(&db, "CREATE TABLE IF NOT EXISTS hits (id INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT NOT NULL)", vec![])
-        .await
-        .map_err(sql_err)?;
+    exec(
+        &db,
+        "CREATE TABLE IF NOT EXISTS hits (id INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT NOT NULL)",
+        vec![],
+    )
+    .await
+    .map_err(sql_err)?;
     exec(&db, "BEGIN IMMEDIATE", vec![]).await.map_err(sql_err)?;
-    exec(&db, "INSERT INTO hits (tag) VALUES (?)", vec![Value::Text(id.to_string())])
-        .await
-        .map_err(sql_err)?;
+    exec(
+        &db,
+        "INSERT INTO hits (tag) VALUES (?)",
+        vec![Value::Text(id.to_string())],
+    )
+    .await
+    .map_err(sql_err)?;
     let rowid = db.last_insert_rowid().await;
     exec(&db, "COMMIT", vec![]).await.map_err(sql_err)?;
     let (_, rows) = exec(&db, "SELECT tag FROM hits WHERE id = ?", vec![Value::Integer(rowid)])
         .await
         .map_err(sql_err)?;
     let store = Store::open_default().await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    store.set(format!("hit-{id}"), id.as_bytes()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let back = store.get(format!("hit-{id}")).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    store
+        .set(format!("hit-{id}"), id.as_bytes())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let back = store
+        .get(format!("hit-{id}"))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     Ok(json!({
         "tag": value_json(&rows[0][0]),
         "kv": back.map(|b| String::from_utf8_lossy(&b).into_owned()),
@@ -166,7 +211,9 @@ async fn hit(id: &str) -> anyhow::Result<Json> {
 /// Reads the table created by the host's `--sqlite-init` file.
 async fn seeded() -> anyhow::Result<Json> {
     let db = Connection::open_default().await.map_err(sql_err)?;
-    let (_, rows) = exec(&db, "SELECT name FROM seeded ORDER BY id", vec![]).await.map_err(sql_err)?;
+    let (_, rows) = exec(&db, "SELECT name FROM seeded ORDER BY id", vec![])
+        .await
+        .map_err(sql_err)?;
     Ok(json!(rows.iter().map(|r| value_json(&r[0])).collect::<Vec<_>>()))
 }
 
@@ -230,7 +277,12 @@ async fn handle(req: Request) -> impl IntoResponse {
                 Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": format!("{e:?}")})),
             },
             "/echo" => {
-                let body = req.into_body().collect().await.map_err(|e| anyhow::anyhow!("{e:?}"))?.to_bytes();
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                    .to_bytes();
                 ok(json!({
                     "method": method,
                     "client_addr": client_addr,
