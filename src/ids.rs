@@ -1,18 +1,43 @@
 //! Identifiers: UUIDv7 (RFC 9562), time-sortable text, never integers (D1 loses precision above 2^53).
 
+use std::sync::Mutex;
+
 use crate::ports::{Clock, Random, RandomError};
 
-/// A new UUIDv7: 48 bits of Unix milliseconds, then 74 random bits.
+/// The last (millisecond, sequence) handed out by this instance.
+static LAST: Mutex<(u64, u16)> = Mutex::new((0, 0));
+
+/// A new UUIDv7: 48 bits of Unix milliseconds, a 12-bit sequence, 62 random bits.
+/// Within one instance ids are strictly increasing (RFC 9562 §6.2, method 1): the
+/// sequence starts at a random value below 2048 each millisecond and counts up, borrowing
+/// the next millisecond if it overflows.
 ///
 /// # Errors
 /// When the random source fails.
 pub fn uuid_v7(clock: &dyn Clock, random: &dyn Random) -> Result<String, RandomError> {
     let mut bytes = [0u8; 16];
     random.fill(&mut bytes[6..])?;
-    let ms = u64::try_from(clock.now_ms()).unwrap_or(0);
+    let now = u64::try_from(clock.now_ms()).unwrap_or(0);
+    let start = u16::from_be_bytes([bytes[6], bytes[7]]) & 0x07ff;
+    let (ms, seq) = match LAST.lock() {
+        Ok(mut last) => {
+            let next = if now > last.0 {
+                (now, start)
+            } else if last.1 < 0x0fff {
+                (last.0, last.1 + 1)
+            } else {
+                (last.0 + 1, start)
+            };
+            *last = next;
+            next
+        }
+        Err(_) => (now, start),
+    };
     let ts = ms.to_be_bytes();
     bytes[..6].copy_from_slice(&ts[2..]);
-    bytes[6] = (bytes[6] & 0x0f) | 0x70;
+    let [hi, lo] = seq.to_be_bytes();
+    bytes[6] = 0x70 | (hi & 0x0f);
+    bytes[7] = lo;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     Ok(format_uuid(&bytes))
 }
@@ -58,12 +83,21 @@ mod tests {
 
     #[test]
     fn uuid_v7_has_version_variant_and_sorts_by_time() {
-        let a = uuid_v7(&FixedClock(1_700_000_000_000), &Ones).unwrap_or_default();
-        let b = uuid_v7(&FixedClock(1_700_000_000_001), &Ones).unwrap_or_default();
+        let a = uuid_v7(&FixedClock(1_900_000_000_000), &Ones).unwrap_or_default();
+        let b = uuid_v7(&FixedClock(1_900_000_000_001), &Ones).unwrap_or_default();
         assert!(looks_like_uuid(&a));
         assert_eq!(a.as_bytes()[14], b'7');
         assert!(matches!(a.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
         assert!(a < b);
-        assert_eq!(&a[..13], "018bcfe5-6800");
+        assert_eq!(&a[..13], "01ba60d3-3800");
+    }
+
+    #[test]
+    fn ids_of_one_millisecond_still_increase() {
+        let clock = FixedClock(1_800_000_000_000);
+        let ids: Vec<String> = (0..5000).map(|_| uuid_v7(&clock, &Ones).unwrap_or_default()).collect();
+        for pair in ids.windows(2) {
+            assert!(pair[0] < pair[1], "{} !< {}", pair[0], pair[1]);
+        }
     }
 }
