@@ -22,9 +22,13 @@ pub fn generate(prefix: &str, random: &dyn Random) -> Result<String, RandomError
 
 /// The stored form of a secret: lowercase hex SHA-256.
 pub fn digest(secret: &str) -> String {
-    let hash = Sha256::digest(secret.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in hash {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
         out.push(char::from_digit(u32::from(b & 0x0f), 16).unwrap_or('0'));
     }

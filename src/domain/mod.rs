@@ -1,6 +1,8 @@
 //! Domain values: request fields are parsed into these once; code past that point cannot
 //! hold an invalid value.
 
+pub mod project;
+pub mod task;
 pub mod user;
 
 use crate::http::FieldError;

@@ -144,8 +144,29 @@ pub async fn buffer_body(req: Request) -> Result<Request, ApiError> {
             bytes.extend_from_slice(&data);
         }
     }
-    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+    let digest = parts
+        .headers
+        .contains_key(super::conditional::IDEMPOTENCY_KEY)
+        .then(|| {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            h.update(parts.method.as_str().as_bytes());
+            h.update(b" ");
+            h.update(parts.uri.path().as_bytes());
+            h.update(b"\n");
+            h.update(&bytes);
+            BodyDigest(crate::auth::tokens::hex(&h.finalize()))
+        });
+    let mut req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    if let Some(d) = digest {
+        req.extensions_mut().insert(d);
+    }
+    Ok(req)
 }
+
+/// SHA-256 of method, path and body of a request that carries an `Idempotency-Key`.
+#[derive(Debug, Clone)]
+pub struct BodyDigest(pub String);
 
 /// How the caller authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]

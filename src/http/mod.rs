@@ -2,12 +2,15 @@
 //! contract (request ids, problem+json, security headers, CORS, one log line per request).
 
 pub mod accounts;
+pub mod conditional;
 pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
+pub mod projects;
+pub mod tasks;
 
 use std::sync::{Arc, OnceLock};
 
@@ -43,6 +46,18 @@ pub fn router_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::change_password))
         .routes(routes!(accounts::create_api_key, accounts::list_api_keys))
         .routes(routes!(accounts::delete_api_key))
+        .routes(routes!(projects::create_project, projects::list_projects))
+        .routes(routes!(
+            projects::get_project,
+            projects::update_project,
+            projects::delete_project
+        ))
+        .routes(routes!(projects::list_members, projects::add_member))
+        .routes(routes!(projects::update_member, projects::remove_member))
+        .routes(routes!(projects::list_events))
+        .routes(routes!(tasks::create_task, tasks::list_tasks))
+        .routes(routes!(tasks::get_task, tasks::update_task, tasks::delete_task))
+        .routes(routes!(tasks::list_my_tasks))
         .split_for_parts()
 }
 

@@ -26,7 +26,9 @@ else a fresh one) and `X-Content-Type-Options: nosniff`. Unknown paths and unkno
     modifiers(&SecuritySchemes),
     tags(
         (name = "operations", description = "Health and API description"),
-        (name = "auth", description = "Accounts, sessions (JWT access tokens, rotating refresh tokens) and API keys")
+        (name = "auth", description = "Accounts, sessions (JWT access tokens, rotating refresh tokens) and API keys"),
+        (name = "projects", description = "Projects, members and roles (the tenant boundary), and the event log"),
+        (name = "tasks", description = "Tasks with the status machine, filters, sorts and keyset pagination")
     )
 )]
 pub struct ApiDoc;

@@ -2,6 +2,8 @@
 
 mod auth;
 mod operations;
+pub mod projects;
+mod tasks;
 
 use crate::{Check, Resp};
 
@@ -9,6 +11,8 @@ pub fn all() -> Vec<(&'static str, Check)> {
     let mut v = Vec::new();
     v.extend(operations::checks());
     v.extend(auth::checks());
+    v.extend(projects::checks());
+    v.extend(tasks::checks());
     v
 }
 
