@@ -438,6 +438,10 @@ pub async fn create_api_key(
     Ok((api_key, key))
 }
 
+/// The user's keys after a key id (`?1` user, `?2` after, `?3` limit).
+pub const LIST_API_KEYS_SQL: &str = "SELECT id, name, scopes, prefix, created_at, expires_at FROM api_keys \
+     WHERE user_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3";
+
 /// One page of the user's keys, newest first, after the key id `after`.
 ///
 /// # Errors
@@ -452,8 +456,7 @@ pub async fn list_api_keys(
     let rows = ports
         .store
         .query(Statement::new(
-            "SELECT id, name, scopes, prefix, created_at, expires_at FROM api_keys \
-             WHERE user_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
+            LIST_API_KEYS_SQL,
             vec![user_id.into(), after.map(str::to_owned).into(), Value::Integer(fetch)],
         ))
         .await?;

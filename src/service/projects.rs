@@ -174,6 +174,34 @@ pub async fn create(
     Ok(project)
 }
 
+/// The caller's projects after a key-set position (`?1` user, `?2` after id, `?3`
+/// archived, `?4` LIKE pattern, `?5` limit).
+pub fn list_sql() -> String {
+    format!(
+        "SELECT {PROJECT_COLUMNS} FROM members m JOIN projects p ON p.id = m.project_id \
+         WHERE m.user_id = ?1 AND (?2 IS NULL OR m.project_id < ?2) \
+         AND (?3 IS NULL OR p.archived = ?3) \
+         AND (?4 IS NULL OR p.name LIKE ?4 ESCAPE '\\') \
+         ORDER BY m.project_id DESC LIMIT ?5"
+    )
+}
+
+/// A project's members after a user id (`?1` project, `?2` after, `?3` limit).
+pub fn members_sql() -> String {
+    format!(
+        "SELECT {MEMBER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id \
+         WHERE m.project_id = ?1 AND (?2 IS NULL OR m.user_id > ?2) ORDER BY m.user_id LIMIT ?3"
+    )
+}
+
+/// A project's events before a sequence number (`?1` project, `?2` before, `?3` limit).
+pub fn events_sql() -> String {
+    format!(
+        "{} WHERE project_id = ?1 AND (?2 IS NULL OR seq < ?2) ORDER BY seq DESC LIMIT ?3",
+        events::SELECT
+    )
+}
+
 /// One page of the caller's projects, newest first.
 ///
 /// # Errors
@@ -190,13 +218,7 @@ pub async fn list(
     let rows = ports
         .store
         .query(Statement::new(
-            format!(
-                "SELECT {PROJECT_COLUMNS} FROM members m JOIN projects p ON p.id = m.project_id \
-                 WHERE m.user_id = ?1 AND (?2 IS NULL OR m.project_id < ?2) \
-                 AND (?3 IS NULL OR p.archived = ?3) \
-                 AND (?4 IS NULL OR p.name LIKE ?4 ESCAPE '\\') \
-                 ORDER BY m.project_id DESC LIMIT ?5"
-            ),
+            list_sql(),
             vec![
                 caller.user_id.clone().into(),
                 after.map(str::to_owned).into(),
@@ -389,10 +411,7 @@ pub async fn members(
     let rows = ports
         .store
         .query(Statement::new(
-            format!(
-                "SELECT {MEMBER_COLUMNS} FROM members m JOIN users u ON u.id = m.user_id \
-                 WHERE m.project_id = ?1 AND (?2 IS NULL OR m.user_id > ?2) ORDER BY m.user_id LIMIT ?3"
-            ),
+            members_sql(),
             vec![
                 project_id.into(),
                 after.map(str::to_owned).into(),
@@ -625,10 +644,7 @@ pub async fn events(
     let rows = ports
         .store
         .query(Statement::new(
-            format!(
-                "{} WHERE project_id = ?1 AND (?2 IS NULL OR seq < ?2) ORDER BY seq DESC LIMIT ?3",
-                events::SELECT
-            ),
+            events_sql(),
             vec![
                 project_id.into(),
                 before_seq.into(),
