@@ -142,10 +142,13 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_by_expiry ON idempotency_keys(expires_at);
 
--- Rate-limit state for hosts whose shared store is SQL (Spin, native): one row per key.
+-- Rate-limit state for hosts whose shared store is SQL (Spin, native): one row per key,
+-- the GCRA theoretical arrival time, and whether the last request was allowed (what the
+-- single upsert statement reports back).
 CREATE TABLE IF NOT EXISTS rate_limits (
     key        TEXT PRIMARY KEY,
     tat        INTEGER NOT NULL,
+    allowed    INTEGER NOT NULL DEFAULT 1,
     expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS rate_limits_by_expiry ON rate_limits(expires_at);
