@@ -203,8 +203,7 @@ async fn list_response(
     scope: Scope,
     list: String,
     q: &ListQuery,
-    filters: &Filters,
-    sort: Sort,
+    (filters, sort): (&Filters, Sort),
 ) -> Result<Response, ApiError> {
     let codec = &state.ports.settings.cursor_codec;
     let list = format!("{list}:{}", sort.name());
@@ -275,8 +274,7 @@ pub async fn list_tasks(
         Scope::Project(project_id),
         list,
         &q,
-        &filters,
-        sort,
+        (&filters, sort),
     )
     .await
 }
@@ -325,8 +323,7 @@ pub async fn list_my_tasks(
         Scope::AssignedTo(user.user_id.clone()),
         list,
         &q,
-        &filters,
-        sort,
+        (&filters, sort),
     )
     .await
 }

@@ -6,6 +6,13 @@ pub mod idempotency;
 pub mod projects;
 pub mod tasks;
 
+/// Whether the first statement of a batch wrote its row. Its SQL ends in `RETURNING 1`:
+/// D1 counts rows removed by `ON DELETE CASCADE` in `changes`, so a returned row is the
+/// one signal every driver reports the same way.
+pub fn landed(results: &[crate::store::StmtResult]) -> bool {
+    results.first().is_some_and(|r| !r.rows.is_empty())
+}
+
 /// Escapes `%`, `_` and `\` so user text matches literally in `LIKE … ESCAPE '\'`.
 pub fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -305,7 +305,7 @@ pub async fn update(
             .batch(vec![
                 Statement::new(
                     "UPDATE projects SET name = ?1, description = ?2, archived = ?3, updated_at = ?4, version = version + 1 \
-                     WHERE id = ?5 AND version = ?6",
+                     WHERE id = ?5 AND version = ?6 RETURNING 1",
                     vec![
                         name.clone().into(),
                         description.clone().into(),
@@ -318,7 +318,7 @@ pub async fn update(
                 event,
             ])
             .await?;
-        if results.first().is_some_and(|r| r.changes == 1) {
+        if super::landed(&results) {
             return Ok(Project {
                 name,
                 description,
@@ -366,7 +366,7 @@ pub async fn delete(
         .store
         .batch(vec![
             Statement::new(
-                "DELETE FROM projects WHERE id = ?1 AND version = ?2",
+                "DELETE FROM projects WHERE id = ?1 AND version = ?2 RETURNING 1",
                 vec![project_id.into(), current.version.into()],
             ),
             Statement::new(format!("DELETE FROM task_labels WHERE project_id = ?1 AND {gone}"), p()),
@@ -375,7 +375,7 @@ pub async fn delete(
             Statement::new(format!("DELETE FROM members WHERE project_id = ?1 AND {gone}"), p()),
         ])
         .await?;
-    if results.first().is_some_and(|r| r.changes == 1) {
+    if super::landed(&results) {
         Ok(())
     } else {
         Err(ApiError::PreconditionFailed(
@@ -557,14 +557,14 @@ pub async fn change_role(
         .batch(vec![
             Statement::new(
                 format!(
-                    "UPDATE members SET role = ?3 WHERE project_id = ?1 AND user_id = ?2 AND role = ?4 AND {KEEPS_AN_OWNER}"
+                    "UPDATE members SET role = ?3 WHERE project_id = ?1 AND user_id = ?2 AND role = ?4 AND {KEEPS_AN_OWNER} RETURNING 1"
                 ),
                 vec![project_id.into(), user_id.into(), role.as_str().into(), target.role.as_str().into()],
             ),
             event,
         ])
         .await?;
-    if results.first().is_some_and(|r| r.changes == 1) {
+    if super::landed(&results) {
         return Ok(Member { role, ..target });
     }
     if target.role == Role::Owner {
@@ -609,7 +609,7 @@ pub async fn remove_member(ports: &Ports, caller: &AuthUser, project_id: &str, u
         .store
         .batch(vec![
             Statement::new(
-                format!("DELETE FROM members WHERE project_id = ?1 AND user_id = ?2 AND {KEEPS_AN_OWNER}"),
+                format!("DELETE FROM members WHERE project_id = ?1 AND user_id = ?2 AND {KEEPS_AN_OWNER} RETURNING 1"),
                 vec![project_id.into(), user_id.into()],
             ),
             event,
@@ -620,7 +620,7 @@ pub async fn remove_member(ports: &Ports, caller: &AuthUser, project_id: &str, u
             ),
         ])
         .await?;
-    if results.first().is_some_and(|r| r.changes == 1) {
+    if super::landed(&results) {
         return Ok(());
     }
     if target.role == Role::Owner {

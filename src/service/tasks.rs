@@ -199,7 +199,7 @@ pub async fn create(
     let sql = format!(
         "INSERT INTO tasks (id, project_id, title, description, status, priority, priority_rank, assignee_id, \
          due_date, labels, created_by, created_at, updated_at, completed_at, version) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, 1 WHERE {}",
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, 1 WHERE {} RETURNING 1",
         ASSIGNEE_IS_MEMBER.replace("?A", "?8").replace("?P", "?2")
     );
     let mut stmts = vec![
@@ -228,7 +228,7 @@ pub async fn create(
     }
     stmts.extend(extra(&task));
     let results = ports.store.batch(stmts).await?;
-    if results.first().is_some_and(|r| r.changes == 1) {
+    if super::landed(&results) {
         Ok(task)
     } else {
         Err(assignee_not_member())
@@ -338,7 +338,7 @@ pub async fn update(
                 "UPDATE tasks SET title = ?1, description = ?2, status = ?3, priority = ?4, priority_rank = ?5, \
                  assignee_id = ?6, due_date = ?7, labels = ?8, updated_at = ?9, \
                  completed_at = CASE WHEN ?10 THEN completed_at ELSE ?11 END, version = version + 1 \
-                 WHERE id = ?12 AND version = ?13 AND {}",
+                 WHERE id = ?12 AND version = ?13 AND {} RETURNING 1",
                 ASSIGNEE_IS_MEMBER.replace("?A", "?6").replace("?P", "?14")
             ),
             vec![
@@ -408,7 +408,7 @@ pub async fn update(
             stmts.push(labels_insert(&cur.project_id, task_id, &next.labels, &anchor));
         }
         let results = ports.store.batch(stmts).await?;
-        if results.first().is_some_and(|r| r.changes == 1) {
+        if super::landed(&results) {
             next.updated_at = fmt_time(now);
             next.version = cur.version + 1;
             return Ok(next);
@@ -474,7 +474,7 @@ pub async fn delete(ports: &Ports, caller: &AuthUser, task_id: &str, if_match: O
         .store
         .batch(vec![
             Statement::new(
-                "DELETE FROM tasks WHERE id = ?1 AND version = ?2",
+                "DELETE FROM tasks WHERE id = ?1 AND version = ?2 RETURNING 1",
                 vec![task_id.into(), task.version.into()],
             ),
             event,
@@ -484,7 +484,7 @@ pub async fn delete(ports: &Ports, caller: &AuthUser, task_id: &str, if_match: O
             ),
         ])
         .await?;
-    if results.first().is_some_and(|r| r.changes == 1) {
+    if super::landed(&results) {
         Ok(())
     } else {
         Err(stale())

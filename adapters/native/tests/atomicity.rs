@@ -2,6 +2,9 @@
 //! at their last statement, every mutating route answers a 5xx problem and leaves the
 //! database exactly as it was (no change without event, no member without project).
 
+// Test code: a failed expectation should panic loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 

@@ -1,5 +1,7 @@
 //! Runs the black-box conformance suite against the native host on a loopback port.
-#![allow(clippy::panic)]
+
+// Test code: a failed expectation should panic loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::net::SocketAddr;
 use std::sync::{mpsc, Arc};

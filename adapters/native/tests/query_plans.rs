@@ -2,6 +2,9 @@
 //! filter and sort (both directions, first and later pages) must show no full scan of a
 //! table and no temporary B-tree for ORDER BY. A missing index fails this test.
 
+// Test code: a failed expectation should panic loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use taskapi::clock::Date;
 use taskapi::domain::task::{Priority, Status};
 use taskapi::service::tasks::{list_statement, After, AssigneeFilter, Filters, Scope, Sort, SortKey};
