@@ -19,7 +19,7 @@ TOTAL_FAILED=0
 SUMMARY=()
 record() { # name passed failed
   TOTAL_PASSED=$((TOTAL_PASSED + $2)); TOTAL_FAILED=$((TOTAL_FAILED + $3))
-  SUMMARY+=("$(printf '%-28s %4d passed, %d failed' "$1" "$2" "$3")")
+  SUMMARY+=("$(printf '%-34s %4d passed, %d failed' "$1" "$2" "$3")")
 }
 
 ensure_tools
@@ -46,10 +46,10 @@ build_worker
 build_spin_component
 build_spin_host
 
-# run_conformance HOST URL
+# run_conformance HOST URL [--rate-limited]
 run_conformance() {
   set +e
-  "$CARGO_TARGET_DIR/debug/conformance" --base-url "$2" --host "$1" 2>&1 | tee "$LOGS/conformance-$1.log"
+  "$CARGO_TARGET_DIR/debug/conformance" --base-url "$2" --host "$1" $3 2>&1 | tee "$LOGS/conformance-$1.log"
   set -e
   local line
   line="$(grep -E "^conformance\[$1\]:" "$LOGS/conformance-$1.log" | tail -1)"
@@ -58,48 +58,48 @@ run_conformance() {
   record "conformance[$1]" "$p" "$f"
 }
 
-# The configuration every host under test runs with (test keys, CORS origin, ...).
-mapfile -t HOST_CONFIG < <("$CARGO_TARGET_DIR/debug/conformance" --print-config)
-WRANGLER_VARS=()
-SPIN_VARS=()
-for kv in "${HOST_CONFIG[@]}"; do
-  WRANGLER_VARS+=(--var "${kv%%=*}:${kv#*=}")
-  name="${kv%%=*}"
-  SPIN_VARS+=(--var "${name,,}=${kv#*=}")
-done
+# start_workers NAME PORT CONFIG_FLAG: wrangler dev (workerd + miniflare) on a fresh local D1.
+start_workers() {
+  local name="$1" port="$2" state="$ROOT/.tmp/test-wrangler-$1" vars=()
+  rm -rf "$state"
+  npx wrangler d1 migrations apply DB --local --persist-to "$state" >"$LOGS/d1-migrations-$name.log" 2>&1
+  while IFS= read -r kv; do vars+=(--var "${kv%%=*}:${kv#*=}"); done < <("$CARGO_TARGET_DIR/debug/conformance" --print-config $3)
+  setsid npx wrangler dev --ip 127.0.0.1 --port "$port" --inspector-port "$(free_port)" --inspector-ip 127.0.0.1 \
+    --persist-to "$state" "${vars[@]}" >"$LOGS/wrangler-dev-$name.log" 2>&1 &
+  PIDS+=($!)
+}
 
-# --- Workers: wrangler dev (workerd + miniflare) on a fresh local D1 ---
-WSTATE="$ROOT/.tmp/test-wrangler-state"
-rm -rf "$WSTATE"
-log "applying migrations to a fresh local D1"
-npx wrangler d1 migrations apply DB --local --persist-to "$WSTATE" >"$LOGS/d1-migrations.log" 2>&1
-WPORT="$(free_port)"
-log "starting wrangler dev on 127.0.0.1:$WPORT"
-setsid npx wrangler dev --ip 127.0.0.1 --port "$WPORT" --inspector-port "$(free_port)" --inspector-ip 127.0.0.1 \
-  --persist-to "$WSTATE" "${WRANGLER_VARS[@]}" \
-  >"$LOGS/wrangler-dev.log" 2>&1 &
-PIDS+=($!)
-if wait_for_health "http://127.0.0.1:$WPORT" 90 "$LOGS/wrangler-dev.log"; then
-  run_conformance workers "http://127.0.0.1:$WPORT"
-else
-  record "conformance[workers]" 0 1
-fi
+# start_spin NAME PORT CONFIG_FLAG: the component on the Spin test host over a fresh SQLite file.
+start_spin() {
+  local name="$1" port="$2" db="$ROOT/.tmp/test-spin-$1.sqlite" vars=()
+  rm -f "$db" "$db-wal" "$db-shm"
+  while IFS= read -r kv; do local k="${kv%%=*}"; vars+=(--var "${k,,}=${kv#*=}"); done < <("$CARGO_TARGET_DIR/debug/conformance" --print-config $3)
+  setsid "$(SPIN_HOST_BIN)" --component "$(SPIN_COMPONENT)" --listen "127.0.0.1:$port" \
+    --sqlite "$db" --sqlite-init migrations/0001_init.sql "${vars[@]}" >"$LOGS/spin-host-$name.log" 2>&1 &
+  PIDS+=($!)
+}
 
-# --- Spin: the component on the Spin test host over SQLite ---
-SPORT="$(free_port)"
-SDB="$ROOT/.tmp/test-spin.sqlite"
-rm -f "$SDB" "$SDB-wal" "$SDB-shm"
-log "starting the Spin test host on 127.0.0.1:$SPORT"
-setsid "$(SPIN_HOST_BIN)" --component "$(SPIN_COMPONENT)" --listen "127.0.0.1:$SPORT" \
-  --sqlite "$SDB" --sqlite-init migrations/0001_init.sql \
-  "${SPIN_VARS[@]}" \
-  >"$LOGS/spin-host.log" 2>&1 &
-PIDS+=($!)
-if wait_for_health "http://127.0.0.1:$SPORT" 60 "$LOGS/spin-host.log"; then
-  run_conformance spin "http://127.0.0.1:$SPORT"
-else
-  record "conformance[spin]" 0 1
-fi
+# Each host runs twice: the main suite with raised limits, and the rate-limit checks
+# against an instance with small limits.
+WPORT="$(free_port)"; WLPORT="$(free_port)"; SPORT="$(free_port)"; SLPORT="$(free_port)"
+log "starting wrangler dev (127.0.0.1:$WPORT, rate-limited :$WLPORT) and the Spin test host (:$SPORT, :$SLPORT)"
+start_workers workers "$WPORT" ""
+start_workers workers-ratelimit "$WLPORT" --rate-limited
+start_spin spin "$SPORT" ""
+start_spin spin-ratelimit "$SLPORT" --rate-limited
+
+# run_suite NAME PORT FLAGS
+run_suite() {
+  if ! wait_for_health "http://127.0.0.1:$2" 90 "$LOGS/$( [[ $1 == workers* ]] && echo wrangler-dev || echo spin-host )-$1.log"; then
+    record "conformance[$1]" 0 1
+    return
+  fi
+  run_conformance "$1" "http://127.0.0.1:$2" $3
+}
+run_suite workers "$WPORT" ""
+run_suite workers-ratelimit "$WLPORT" --rate-limited
+run_suite spin "$SPORT" ""
+run_suite spin-ratelimit "$SLPORT" --rate-limited
 
 echo
 echo "Summary"

@@ -64,5 +64,6 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Random>,
     pub logger: Arc<dyn Logger>,
+    pub limiter: Arc<dyn crate::ratelimit::RateLimiter>,
     pub settings: Arc<Settings>,
 }

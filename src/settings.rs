@@ -40,6 +40,43 @@ pub struct Settings {
     pub password_hash: crate::auth::password::HashParams,
     /// Signs list cursors; derived from the signing key so no extra secret is needed.
     pub cursor_codec: crate::http::pagination::CursorCodec,
+    /// Rate limits; `None` when `RATE_LIMITS_ENABLED=false`.
+    pub rate_limits: Option<RateLimits>,
+    /// Take the client address from the last `X-Forwarded-For` entry (behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+/// The three rate-limit policies of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Per client IP on register, login and refresh.
+    pub auth_ip: crate::ratelimit::Quota,
+    /// Per account on failed logins, whatever the IP.
+    pub login_failures: crate::ratelimit::Quota,
+    /// Per principal (user or API key) on everything else.
+    pub principal: crate::ratelimit::Quota,
+}
+
+/// Parses `LIMIT/SECONDS`, e.g. `300/60`.
+fn quota(var: &str, value: Option<String>, default: (u32, i64)) -> Result<crate::ratelimit::Quota, SettingsError> {
+    let Some(v) = value else {
+        return Ok(crate::ratelimit::Quota {
+            limit: default.0,
+            window_ms: default.1 * 1000,
+        });
+    };
+    let parsed = v
+        .split_once('/')
+        .and_then(|(l, w)| Some((l.trim().parse::<u32>().ok()?, w.trim().parse::<i64>().ok()?)));
+    match parsed {
+        Some((limit, secs)) if limit >= 1 && (1..=86_400).contains(&secs) => Ok(crate::ratelimit::Quota {
+            limit,
+            window_ms: secs * 1000,
+        }),
+        _ => Err(SettingsError(format!(
+            "{var} must look like LIMIT/SECONDS (e.g. 300/60), got `{v}`"
+        ))),
+    }
 }
 
 /// A configuration value is missing or malformed; the message names the variable.
@@ -71,6 +108,11 @@ impl Settings {
         "PASSWORD_HASH_MEMORY_KIB",
         "PASSWORD_HASH_ITERATIONS",
         "PASSWORD_HASH_PARALLELISM",
+        "RATE_LIMITS_ENABLED",
+        "RATE_LIMIT_AUTH_IP",
+        "RATE_LIMIT_LOGIN_FAILURES",
+        "RATE_LIMIT_PRINCIPAL",
+        "TRUST_FORWARDED_FOR",
     ];
 
     /// Parses settings from a lookup of variable name to value.
@@ -169,6 +211,24 @@ impl Settings {
             h.update(jwt.signing.pair.sk.seed().as_ref());
             crate::http::pagination::CursorCodec::new(h.finalize().into())
         };
+        let flag = |k: &str, default: bool| -> Result<bool, SettingsError> {
+            match get(k).as_deref() {
+                None => Ok(default),
+                Some("true" | "1") => Ok(true),
+                Some("false" | "0") => Ok(false),
+                Some(v) => Err(SettingsError(format!("{k} must be true or false, got `{v}`"))),
+            }
+        };
+        let rate_limits = if flag("RATE_LIMITS_ENABLED", true)? {
+            Some(RateLimits {
+                auth_ip: quota("RATE_LIMIT_AUTH_IP", get("RATE_LIMIT_AUTH_IP"), (10, 60))?,
+                login_failures: quota("RATE_LIMIT_LOGIN_FAILURES", get("RATE_LIMIT_LOGIN_FAILURES"), (5, 900))?,
+                principal: quota("RATE_LIMIT_PRINCIPAL", get("RATE_LIMIT_PRINCIPAL"), (300, 60))?,
+            })
+        } else {
+            None
+        };
+        let trust_forwarded_for = flag("TRUST_FORWARDED_FOR", false)?;
         Ok(Settings {
             environment,
             cors_allowed_origins,
@@ -177,6 +237,8 @@ impl Settings {
             refresh_ttl_secs,
             password_hash,
             cursor_codec,
+            rate_limits,
+            trust_forwarded_for,
         })
     }
 
@@ -237,6 +299,23 @@ mod tests {
             ("ENVIRONMENT", "development"),
         ];
         assert!(with(&dev).is_ok());
+    }
+
+    #[test]
+    fn rate_limits_default_to_the_contract_and_parse_limit_per_seconds() {
+        let s = with(&[("JWT_SIGNING_KEY", KEY)]).unwrap();
+        let r = s.rate_limits.unwrap();
+        assert_eq!((r.auth_ip.limit, r.auth_ip.window_ms), (10, 60_000));
+        assert_eq!((r.login_failures.limit, r.login_failures.window_ms), (5, 900_000));
+        assert_eq!((r.principal.limit, r.principal.window_ms), (300, 60_000));
+        let s = with(&[("JWT_SIGNING_KEY", KEY), ("RATE_LIMIT_PRINCIPAL", "1000/1")]).unwrap();
+        assert_eq!(s.rate_limits.unwrap().principal.window_ms, 1000);
+        assert!(with(&[("JWT_SIGNING_KEY", KEY), ("RATE_LIMIT_PRINCIPAL", "0/60")]).is_err());
+        assert!(with(&[("JWT_SIGNING_KEY", KEY), ("RATE_LIMIT_AUTH_IP", "ten")]).is_err());
+        assert!(with(&[("JWT_SIGNING_KEY", KEY), ("RATE_LIMITS_ENABLED", "false")])
+            .unwrap()
+            .rate_limits
+            .is_none());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{AuthUser, JsonBody, SessionUser};
+use super::limits::AuthIpLimit;
 use super::pagination::{next_link, ListQuery, Page, Position};
 use super::{ApiError, AppState};
 use crate::domain::user::{parse_name, Email, Password};
@@ -91,6 +92,8 @@ pub struct CreatedApiKey {
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", operation_id = "register",
     request_body = RegisterRequest,
     responses(
+        (status = 429, description = "Too many requests from this client address (or, for login, failures for this account)", body = crate::http::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "Policy, e.g. `\"auth-ip\";q=10;w=60`"), ("RateLimit" = String, description = "State, e.g. `\"auth-ip\";r=0;t=42`"))),
         (status = 201, description = "Account created, signed in", body = RegisterResponse),
         (status = 400, description = "Malformed JSON", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email is taken (case-insensitively)", body = crate::http::Problem, content_type = "application/problem+json"),
@@ -100,6 +103,7 @@ pub struct CreatedApiKey {
     ))]
 pub async fn register(
     State(state): State<AppState>,
+    _limit: AuthIpLimit,
     JsonBody(req): JsonBody<RegisterRequest>,
 ) -> Result<Response, ApiError> {
     let mut errs = Errors::default();
@@ -115,12 +119,15 @@ pub async fn register(
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", operation_id = "login",
     request_body = LoginRequest,
     responses(
+        (status = 429, description = "Too many requests from this client address (or, for login, failures for this account)", body = crate::http::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "Policy, e.g. `\"auth-ip\";q=10;w=60`"), ("RateLimit" = String, description = "State, e.g. `\"auth-ip\";r=0;t=42`"))),
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "Unknown email or wrong password (indistinguishable)", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    _limit: AuthIpLimit,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     accounts::login(&state.ports, &req.email, &req.password).await.map(Json)
@@ -131,12 +138,15 @@ pub async fn login(
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", operation_id = "refresh",
     request_body = RefreshRequest,
     responses(
+        (status = 429, description = "Too many requests from this client address (or, for login, failures for this account)", body = crate::http::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"), ("RateLimit-Policy" = String, description = "Policy, e.g. `\"auth-ip\";q=10;w=60`"), ("RateLimit" = String, description = "State, e.g. `\"auth-ip\";r=0;t=42`"))),
         (status = 200, description = "New tokens", body = TokenResponse),
         (status = 401, description = "Invalid, expired, revoked or already-used refresh token", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refresh(
     State(state): State<AppState>,
+    _limit: AuthIpLimit,
     JsonBody(req): JsonBody<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     accounts::refresh(&state.ports, &req.refresh_token).await.map(Json)

@@ -267,8 +267,14 @@ impl FromRequestParts<AppState> for AuthUser {
                 credential: Credential::Session { sid: claims.sid },
             }
         };
-        if let Some(log) = parts.extensions.get::<LogContext>() {
+        let log = parts.extensions.get::<LogContext>().cloned();
+        if let Some(log) = &log {
             log.set_principal(&user.principal());
+        }
+        if let Some(limits) = state.ports.settings.rate_limits {
+            let key = format!("principal:{}", user.principal());
+            let fail_open = super::limits::OnError::FailOpen;
+            super::limits::enforce(state, log.as_ref(), "principal", &key, limits.principal, fail_open).await?;
         }
         parts.extensions.insert(user.clone());
         Ok(user)

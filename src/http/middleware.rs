@@ -29,12 +29,28 @@ pub struct LogContext(pub Arc<Mutex<LogFields>>);
 #[derive(Debug, Clone, Default)]
 pub struct LogFields {
     pub principal: Option<String>,
+    /// The rate-limit policy applied last, for the response headers.
+    pub rate_limit: Option<super::limits::Applied>,
+    /// The limiter failed (and the policy failed open or closed).
+    pub limiter_error: Option<String>,
 }
 
 impl LogContext {
     pub fn set_principal(&self, id: &str) {
         if let Ok(mut f) = self.0.lock() {
             f.principal = Some(id.to_owned());
+        }
+    }
+
+    pub fn set_rate_limit(&self, applied: super::limits::Applied) {
+        if let Ok(mut f) = self.0.lock() {
+            f.rate_limit = Some(applied);
+        }
+    }
+
+    pub fn set_limiter_error(&self, e: &str) {
+        if let Ok(mut f) = self.0.lock() {
+            f.limiter_error = Some(e.to_owned());
         }
     }
 }
@@ -61,6 +77,8 @@ struct LogLine<'a> {
     problem: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limiter_error: Option<&'a str>,
 }
 
 const EXPOSED_HEADERS: &str = "X-Request-Id, ETag, Link, Location, Retry-After, RateLimit, RateLimit-Policy";
@@ -123,10 +141,19 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
         h.append(header::VARY, HeaderValue::from_static("Origin"));
     }
 
+    let fields = log_ctx.0.lock().map(|f| f.clone()).unwrap_or_default();
+    if let Some(applied) = &fields.rate_limit {
+        super::limits::write_headers(res.headers_mut(), applied);
+    }
     let status = res.status().as_u16();
-    let level = if status >= 500 { Level::Error } else { Level::Info };
+    let level = if status >= 500 {
+        Level::Error
+    } else if fields.limiter_error.is_some() {
+        Level::Warn
+    } else {
+        Level::Info
+    };
     if level >= ports.settings.log_level {
-        let fields = log_ctx.0.lock().map(|f| f.clone()).unwrap_or_default();
         let line = LogLine {
             time: crate::clock::format_rfc3339_ms(started),
             level: level.as_str(),
@@ -139,6 +166,7 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
             principal: fields.principal.as_deref(),
             problem: problem_slug,
             error: hidden_error.as_deref(),
+            limiter_error: fields.limiter_error.as_deref(),
         };
         if let Ok(s) = serde_json::to_string(&line) {
             ports.logger.write(level, &s);

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod conditional;
 pub mod extract;
 pub mod health;
+pub mod limits;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;

@@ -170,7 +170,37 @@ const BAD_LOGIN: &str = "the email or password is incorrect";
 /// `Unauthenticated` with one message for both unknown email and wrong password.
 pub async fn login(ports: &Ports, email: &str, password_given: &str) -> Result<TokenResponse, ApiError> {
     let params = ports.settings.password_hash;
-    let normalized = Email::parse("email", email).map(|e| e.normalized).unwrap_or_default();
+    let normalized = Email::parse("email", email)
+        .map(|e| e.normalized)
+        .unwrap_or_else(|_| email.trim().to_lowercase());
+    // Per-account failures, whatever the IP: checked before any password work, counted on
+    // failure. Fails closed: a broken limiter must not allow unlimited guessing.
+    let failures = ports
+        .settings
+        .rate_limits
+        .map(|l| (format!("login-fail:{normalized}"), l.login_failures));
+    if let Some((key, quota)) = &failures {
+        let d = ports
+            .limiter
+            .check(key, *quota, ports.clock.now_ms(), false)
+            .await
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        if !d.allowed {
+            return Err(ApiError::RateLimited {
+                retry_after_secs: u64::try_from((d.retry_after_ms + 999) / 1000).unwrap_or(1),
+            });
+        }
+    }
+    let count_failure = || async {
+        if let Some((key, quota)) = &failures {
+            ports
+                .limiter
+                .check(key, *quota, ports.clock.now_ms(), true)
+                .await
+                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        }
+        Ok::<(), ApiError>(())
+    };
     let rows = ports
         .store
         .query(Statement::new(
@@ -181,11 +211,13 @@ pub async fn login(ports: &Ports, email: &str, password_given: &str) -> Result<T
     let Some(row) = rows.first() else {
         // Spend what a verification would, then fail the same way.
         let _ = password::hash(password_given, params, ports.random.as_ref());
+        count_failure().await?;
         return Err(ApiError::Unauthenticated(BAD_LOGIN.to_owned()));
     };
     let (user_id, stored) = (row.text(0)?, row.text(1)?);
     let verdict = password::verify(password_given, &stored, params);
     if verdict == Verdict::Wrong {
+        count_failure().await?;
         return Err(ApiError::Unauthenticated(BAD_LOGIN.to_owned()));
     }
     let now = ports.clock.now_ms();

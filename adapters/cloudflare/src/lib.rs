@@ -66,8 +66,12 @@ fn build_app(env: &Env) -> Result<Router, String> {
     })
     .map_err(|e| e.to_string())?;
     let db = env.d1("DB").map_err(|e| format!("D1 binding `DB`: {e}"))?;
+    let limiter = env
+        .durable_object("RATE_LIMITER")
+        .map_err(|e| format!("Durable Object binding `RATE_LIMITER`: {e}"))?;
     let ports = Ports {
         store: Arc::new(d1::D1Store::new(db)),
+        limiter: Arc::new(limiter::DoRateLimiter::new(limiter)),
         clock: Arc::new(WorkerClock),
         random: Arc::new(WebCryptoRandom),
         logger: Arc::new(ConsoleLogger),
@@ -88,7 +92,16 @@ fn app(env: &Env) -> Result<Router, String> {
 }
 
 #[event(fetch)]
-async fn fetch(req: HttpRequest, env: Env, _ctx: Context) -> worker::Result<http::Response<axum::body::Body>> {
+async fn fetch(mut req: HttpRequest, env: Env, _ctx: Context) -> worker::Result<http::Response<axum::body::Body>> {
+    // Cloudflare's edge sets CF-Connecting-IP to the client address (clients cannot forge it).
+    let peer = req
+        .headers()
+        .get("cf-connecting-ip")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(ip) = peer {
+        req.extensions_mut().insert(taskapi::http::limits::PlatformClientIp(ip));
+    }
     let mut router = match app(&env) {
         Ok(router) => router,
         Err(e) => {

@@ -157,13 +157,32 @@ impl Logger for StdoutLogger {
     }
 }
 
-/// Ports for a native host over the given store.
+/// Ports for a native host over the given store; rate limits live in the same SQLite.
 pub fn ports(store: Arc<dyn Store>, settings: Settings, logger: Arc<dyn Logger>) -> Ports {
     Ports {
+        limiter: Arc::new(taskapi::ratelimit::SqlRateLimiter { store: store.clone() }),
         store,
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
         logger,
         settings: Arc::new(settings),
     }
+}
+
+/// The app with the TCP peer as the platform's client address (serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`).
+pub fn app(ports: Ports) -> axum::Router {
+    taskapi::app(ports).layer(axum::middleware::map_request(
+        |mut req: axum::extract::Request| async move {
+            let peer = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip());
+            if let Some(ip) = peer {
+                req.extensions_mut()
+                    .insert(taskapi::http::limits::PlatformClientIp(ip.to_string()));
+            }
+            req
+        },
+    ))
 }

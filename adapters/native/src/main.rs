@@ -26,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => SqliteStore::open(&PathBuf::from(path))?,
         None => SqliteStore::in_memory()?,
     };
-    let app = taskapi::app(ports(Arc::new(store), settings, Arc::new(StdoutLogger::default())));
+    let app = taskapi_native::app(ports(Arc::new(store), settings, Arc::new(StdoutLogger::default())));
     let listener = tokio::net::TcpListener::bind(listen).await?;
     println!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

@@ -9,7 +9,7 @@ use std::sync::{mpsc, Arc};
 use taskapi::Settings;
 use taskapi_native::{ports, SqliteStore, StdoutLogger};
 
-fn start_native_host() -> String {
+fn start_native_host(config: Vec<(&'static str, String)>) -> String {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -18,13 +18,12 @@ fn start_native_host() -> String {
             .build();
         let Ok(rt) = rt else { return };
         rt.block_on(async move {
-            let config = conformance::fixtures::host_config();
             let settings =
                 Settings::from_lookup(|k| config.iter().find(|(name, _)| *name == k).map(|(_, v)| v.clone()));
             let (Ok(settings), Ok(store)) = (settings, SqliteStore::in_memory()) else {
                 return;
             };
-            let app = taskapi::app(ports(Arc::new(store), settings, Arc::new(StdoutLogger::default())));
+            let app = taskapi_native::app(ports(Arc::new(store), settings, Arc::new(StdoutLogger::default())));
             let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else {
                 return;
             };
@@ -41,8 +40,16 @@ fn start_native_host() -> String {
 
 #[test]
 fn the_native_host_passes_the_conformance_suite() {
-    let base = start_native_host();
-    let report = conformance::run(&base, "native", None);
+    let base = start_native_host(conformance::fixtures::host_config());
+    let report = conformance::run(&base, "native", conformance::Suite::Main, None);
+    assert!(report.passed > 0, "no checks ran");
+    assert!(report.failures.is_empty(), "failed checks: {:#?}", report.failures);
+}
+
+#[test]
+fn the_native_host_enforces_the_rate_limits() {
+    let base = start_native_host(conformance::fixtures::limited_host_config());
+    let report = conformance::run(&base, "native-ratelimit", conformance::Suite::RateLimits, None);
     assert!(report.passed > 0, "no checks ran");
     assert!(report.failures.is_empty(), "failed checks: {:#?}", report.failures);
 }

@@ -53,7 +53,16 @@ async fn settings() -> Result<Settings, String> {
 #[spin_sdk::http_service]
 async fn handle(req: spin_sdk::http::Request) -> http::Response<axum::body::Body> {
     let (parts, body) = req.into_parts();
-    let req = http::Request::from_parts(parts, axum::body::Body::new(body));
+    let mut req = http::Request::from_parts(parts, axum::body::Body::new(body));
+    // Spin puts the TCP peer in `spin-client-addr` (and overwrites any client-sent one).
+    let peer = req
+        .headers()
+        .get("spin-client-addr")
+        .and_then(|v| v.to_str().ok())
+        .map(|a| taskapi::http::limits::PlatformClientIp(taskapi::http::limits::ip_of_socket_addr(a).to_owned()));
+    if let Some(ip) = peer {
+        req.extensions_mut().insert(ip);
+    }
     let settings = match settings().await {
         Ok(s) => s,
         Err(e) => {
@@ -61,8 +70,10 @@ async fn handle(req: spin_sdk::http::Request) -> http::Response<axum::body::Body
             return taskapi::http::startup_failure(req.headers());
         }
     };
+    let store: Arc<dyn taskapi::Store> = Arc::new(sqlite::SpinStore::open_default().await);
     let ports = Ports {
-        store: Arc::new(sqlite::SpinStore::open_default().await),
+        limiter: Arc::new(taskapi::ratelimit::SqlRateLimiter { store: store.clone() }),
+        store,
         clock: Arc::new(SystemClock),
         random: Arc::new(WasiRandom),
         logger: Arc::new(StdoutLogger),

@@ -109,3 +109,88 @@ impl Client {
         self.send("GET", path, headers, None)
     }
 }
+
+impl Client {
+    /// Sends one request on a fresh connection whose source address is `from` (any
+    /// 127.0.0.0/8 address on Linux), so checks can act as different clients.
+    ///
+    /// # Errors
+    /// Transport failures or an unparseable response.
+    pub fn send_from(
+        &self,
+        from: std::net::Ipv4Addr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Resp, String> {
+        use std::io::{Read, Write};
+        let authority = self.base.trim_start_matches("http://");
+        let server: std::net::SocketAddr = authority.parse().map_err(|e| format!("{authority}: {e}"))?;
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).map_err(|e| e.to_string())?;
+        socket
+            .bind(&std::net::SocketAddr::from((from, 0)).into())
+            .map_err(|e| format!("bind {from}: {e}"))?;
+        socket.connect(&server.into()).map_err(|e| format!("connect: {e}"))?;
+        socket
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .map_err(|e| e.to_string())?;
+        let mut stream: std::net::TcpStream = socket.into();
+        let body = body.unwrap_or_default();
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        stream
+            .write_all(req.as_bytes())
+            .and_then(|()| stream.write_all(body))
+            .map_err(|e| e.to_string())?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+        parse_response(&raw)
+    }
+}
+
+fn parse_response(raw: &[u8]) -> Result<Resp, String> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no header end")?;
+    let head = String::from_utf8_lossy(raw.get(..split).unwrap_or_default()).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or("bad status line")?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        })
+        .collect();
+    let rest = raw.get(split + 4..).unwrap_or_default();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked { dechunk(rest)? } else { rest.to_vec() };
+    Ok(Resp { status, headers, body })
+}
+
+fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").ok_or("bad chunk")?;
+        let size_str = String::from_utf8_lossy(data.get(..line_end).unwrap_or_default()).into_owned();
+        let size =
+            usize::from_str_radix(size_str.split(';').next().unwrap_or("0").trim(), 16).map_err(|e| e.to_string())?;
+        data = data.get(line_end + 2..).unwrap_or_default();
+        if size == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(data.get(..size).ok_or("short chunk")?);
+        data = data.get(size + 2..).unwrap_or_default();
+    }
+}

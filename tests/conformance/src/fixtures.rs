@@ -39,7 +39,39 @@ pub fn host_config() -> Vec<(&'static str, String)> {
         ("CORS_ALLOWED_ORIGINS", crate::TEST_ORIGIN.to_owned()),
         ("JWT_SIGNING_KEY", format!("{CURRENT_KID}:{CURRENT_SEED}")),
         ("JWT_PREVIOUS_KEYS", format!("{PREVIOUS_KID}:{previous_pk}")),
+        // The main suite registers and logs in many users from one address; its limits
+        // are raised (but enforced, so the limiter runs on every request).
+        ("RATE_LIMIT_AUTH_IP", "100000/60".to_owned()),
+        ("RATE_LIMIT_LOGIN_FAILURES", "100000/60".to_owned()),
+        ("RATE_LIMIT_PRINCIPAL", "100000/60".to_owned()),
     ]
+}
+
+/// Limits of the host instance that runs the `ratelimit_` checks: small, with short
+/// windows so that a reset can be waited for.
+pub const LIMITED_AUTH_IP: (u32, u64) = (4, 3);
+pub const LIMITED_LOGIN_FAILURES: (u32, u64) = (3, 6);
+pub const LIMITED_PRINCIPAL: (u32, u64) = (5, 3);
+
+/// The configuration of the rate-limited instance.
+pub fn limited_host_config() -> Vec<(&'static str, String)> {
+    let mut c: Vec<(&'static str, String)> = host_config()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("RATE_LIMIT"))
+        .collect();
+    c.push((
+        "RATE_LIMIT_AUTH_IP",
+        format!("{}/{}", LIMITED_AUTH_IP.0, LIMITED_AUTH_IP.1),
+    ));
+    c.push((
+        "RATE_LIMIT_LOGIN_FAILURES",
+        format!("{}/{}", LIMITED_LOGIN_FAILURES.0, LIMITED_LOGIN_FAILURES.1),
+    ));
+    c.push((
+        "RATE_LIMIT_PRINCIPAL",
+        format!("{}/{}", LIMITED_PRINCIPAL.0, LIMITED_PRINCIPAL.1),
+    ));
+    c
 }
 
 pub fn b64(bytes: &[u8]) -> String {

@@ -59,13 +59,22 @@ impl Report {
     }
 }
 
-/// Runs every check (or those whose name contains `filter`) against `base_url`,
+/// Which checks a run includes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suite {
+    /// Everything but the rate-limit checks (hosts with raised limits).
+    Main,
+    /// Only the `ratelimit_` checks (a host with `fixtures::limited_host_config`).
+    RateLimits,
+}
+
+/// Runs the suite's checks (narrowed to names containing `filter`) against `base_url`,
 /// printing one line per check.
-pub fn run(base_url: &str, host: &str, filter: Option<&str>) -> Report {
+pub fn run(base_url: &str, host: &str, suite: Suite, filter: Option<&str>) -> Report {
     let client = Client::new(base_url);
     let mut report = Report::default();
     for (name, check) in all_checks() {
-        if filter.is_some_and(|f| !name.contains(f)) {
+        if filter.is_some_and(|f| !name.contains(f)) || name.starts_with("ratelimit_") != (suite == Suite::RateLimits) {
             continue;
         }
         match check(&client) {

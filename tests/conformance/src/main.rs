@@ -1,5 +1,7 @@
-//! `conformance --base-url URL [--host NAME] [--filter TEXT]`: runs the suite against a
-//! running host; exits non-zero when any check fails.
+//! `conformance --base-url URL [--host NAME] [--rate-limited] [--filter TEXT]`: runs the
+//! suite against a running host; exits non-zero when any check fails.
+//! `conformance --print-config [--rate-limited]` prints the configuration a host under
+//! test must run with.
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -11,17 +13,28 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--print-config") {
         // KEY=VALUE lines: the configuration a host under test must be started with.
-        for (k, v) in conformance::fixtures::host_config() {
+        let limited = args.iter().any(|a| a == "--rate-limited");
+        let config = if limited {
+            conformance::fixtures::limited_host_config()
+        } else {
+            conformance::fixtures::host_config()
+        };
+        for (k, v) in config {
             println!("{k}={v}");
         }
         return;
     }
+    let suite = if args.iter().any(|a| a == "--rate-limited") {
+        conformance::Suite::RateLimits
+    } else {
+        conformance::Suite::Main
+    };
     let Some(base) = arg(&args, "--base-url") else {
-        eprintln!("usage: conformance --base-url URL [--host NAME] [--filter TEXT]");
+        eprintln!("usage: conformance --base-url URL [--host NAME] [--rate-limited] [--filter TEXT]");
         std::process::exit(2);
     };
     let host = arg(&args, "--host").unwrap_or_else(|| "host".into());
-    let report = conformance::run(&base, &host, arg(&args, "--filter").as_deref());
+    let report = conformance::run(&base, &host, suite, arg(&args, "--filter").as_deref());
     if report.failed() > 0 || report.passed == 0 {
         std::process::exit(1);
     }

@@ -3,6 +3,7 @@
 mod auth;
 mod operations;
 pub mod projects;
+mod ratelimit;
 mod tasks;
 
 use crate::{Check, Resp};
@@ -13,6 +14,7 @@ pub fn all() -> Vec<(&'static str, Check)> {
     v.extend(auth::checks());
     v.extend(projects::checks());
     v.extend(tasks::checks());
+    v.extend(ratelimit::checks());
     v
 }
 
