@@ -39,8 +39,7 @@ pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> String {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .next_back();
+            .rfind(|v| !v.is_empty());
         if let Some(ip) = last {
             return ip.to_owned();
         }
