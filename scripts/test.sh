@@ -49,7 +49,7 @@ build_spin_host
 # run_conformance HOST URL [--rate-limited]
 run_conformance() {
   set +e
-  "$CARGO_TARGET_DIR/debug/conformance" --base-url "$2" --host "$1" $3 2>&1 | tee "$LOGS/conformance-$1.log"
+  "$CARGO_TARGET_DIR/debug/conformance" --base-url "$2" --host "$1" ${3:-} 2>&1 | tee "$LOGS/conformance-$1.log"
   set -e
   local line
   line="$(grep -E "^conformance\[$1\]:" "$LOGS/conformance-$1.log" | tail -1)"
@@ -63,7 +63,7 @@ start_workers() {
   local name="$1" port="$2" state="$ROOT/.tmp/test-wrangler-$1" vars=()
   rm -rf "$state"
   npx wrangler d1 migrations apply DB --local --persist-to "$state" >"$LOGS/d1-migrations-$name.log" 2>&1
-  while IFS= read -r kv; do vars+=(--var "${kv%%=*}:${kv#*=}"); done < <("$CARGO_TARGET_DIR/debug/conformance" --print-config $3)
+  while IFS= read -r kv; do vars+=(--var "${kv%%=*}:${kv#*=}"); done < <("$CARGO_TARGET_DIR/debug/conformance" --print-config ${3:-})
   setsid npx wrangler dev --ip 127.0.0.1 --port "$port" --inspector-port "$(free_port)" --inspector-ip 127.0.0.1 \
     --persist-to "$state" "${vars[@]}" >"$LOGS/wrangler-dev-$name.log" 2>&1 &
   PIDS+=($!)
@@ -73,7 +73,7 @@ start_workers() {
 start_spin() {
   local name="$1" port="$2" db="$ROOT/.tmp/test-spin-$1.sqlite" vars=()
   rm -f "$db" "$db-wal" "$db-shm"
-  while IFS= read -r kv; do local k="${kv%%=*}"; vars+=(--var "${k,,}=${kv#*=}"); done < <("$CARGO_TARGET_DIR/debug/conformance" --print-config $3)
+  while IFS= read -r kv; do local k="${kv%%=*}"; vars+=(--var "${k,,}=${kv#*=}"); done < <("$CARGO_TARGET_DIR/debug/conformance" --print-config ${3:-})
   setsid "$(SPIN_HOST_BIN)" --component "$(SPIN_COMPONENT)" --listen "127.0.0.1:$port" \
     --sqlite "$db" --sqlite-init migrations/0001_init.sql "${vars[@]}" >"$LOGS/spin-host-$name.log" 2>&1 &
   PIDS+=($!)
@@ -94,7 +94,7 @@ run_suite() {
     record "conformance[$1]" 0 1
     return
   fi
-  run_conformance "$1" "http://127.0.0.1:$2" $3
+  run_conformance "$1" "http://127.0.0.1:$2" ${3:-}
 }
 run_suite workers "$WPORT" ""
 run_suite workers-ratelimit "$WLPORT" --rate-limited

@@ -150,10 +150,45 @@ impl Client {
             .write_all(req.as_bytes())
             .and_then(|()| stream.write_all(body))
             .map_err(|e| e.to_string())?;
+        // Read until the response is complete by its own framing: some servers keep the
+        // connection open despite `Connection: close`.
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            if response_complete(&raw) {
+                break;
+            }
+            let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            raw.extend_from_slice(buf.get(..n).unwrap_or_default());
+        }
         parse_response(&raw)
     }
+}
+
+/// Whether `raw` holds a whole response (by Content-Length, or the last chunk).
+fn response_complete(raw: &[u8]) -> bool {
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(raw.get(..split).unwrap_or_default()).to_ascii_lowercase();
+    let body = raw.get(split + 4..).unwrap_or_default();
+    if head.starts_with("http/1.1 304") || head.starts_with("http/1.1 204") {
+        return true;
+    }
+    if let Some(len) = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        return body.len() >= len;
+    }
+    if head.contains("transfer-encoding: chunked") {
+        return body.ends_with(b"0\r\n\r\n");
+    }
+    false
 }
 
 fn parse_response(raw: &[u8]) -> Result<Resp, String> {
