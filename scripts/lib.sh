@@ -111,3 +111,35 @@ JWT_SIGNING_KEY=$key
 VARS
   fi
 }
+
+# Processes started by these scripts (each in its own process group); stop_started
+# ends exactly those.
+PIDS=()
+stop_started() {
+  for pid in "${PIDS[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
+}
+
+# start_workers NAME PORT LOGDIR [KEY=VALUE ...]: wrangler dev (workerd + miniflare) on a
+# fresh local D1 with the migrations applied, configured with the given variables.
+start_workers() {
+  local name="$1" port="$2" logs="$3" state="$ROOT/.tmp/wrangler-$1" vars=() kv
+  shift 3
+  rm -rf "$state"
+  npx wrangler d1 migrations apply DB --local --persist-to "$state" >"$logs/d1-migrations-$name.log" 2>&1
+  for kv in "$@"; do vars+=(--var "${kv%%=*}:${kv#*=}"); done
+  setsid npx wrangler dev --ip 127.0.0.1 --port "$port" --inspector-port "$(free_port)" --inspector-ip 127.0.0.1 \
+    --persist-to "$state" "${vars[@]}" >"$logs/wrangler-dev-$name.log" 2>&1 &
+  PIDS+=($!)
+}
+
+# start_spin NAME PORT LOGDIR [KEY=VALUE ...]: the component on the Spin test host over a
+# fresh SQLite file (Spin variable names are the lower-cased keys).
+start_spin() {
+  local name="$1" port="$2" logs="$3" db="$ROOT/.tmp/spin-$1.sqlite" vars=() kv k
+  shift 3
+  rm -f "$db" "$db-wal" "$db-shm"
+  for kv in "$@"; do k="${kv%%=*}"; vars+=(--var "${k,,}=${kv#*=}"); done
+  setsid "$(SPIN_HOST_BIN)" --component "$(SPIN_COMPONENT)" --listen "127.0.0.1:$port" \
+    --sqlite "$db" --sqlite-init migrations/0001_init.sql "${vars[@]}" >"$logs/spin-host-$name.log" 2>&1 &
+  PIDS+=($!)
+}

@@ -8,11 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 LOGS="$ROOT/.tmp/test-logs"
 rm -rf "$LOGS" && mkdir -p "$LOGS"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
+trap stop_started EXIT
 
 TOTAL_PASSED=0
 TOTAL_FAILED=0
@@ -58,35 +54,16 @@ run_conformance() {
   record "conformance[$1]" "$p" "$f"
 }
 
-# start_workers NAME PORT CONFIG_FLAG: wrangler dev (workerd + miniflare) on a fresh local D1.
-start_workers() {
-  local name="$1" port="$2" state="$ROOT/.tmp/test-wrangler-$1" vars=()
-  rm -rf "$state"
-  npx wrangler d1 migrations apply DB --local --persist-to "$state" >"$LOGS/d1-migrations-$name.log" 2>&1
-  while IFS= read -r kv; do vars+=(--var "${kv%%=*}:${kv#*=}"); done < <("$CARGO_TARGET_DIR/debug/conformance" --print-config ${3:-})
-  setsid npx wrangler dev --ip 127.0.0.1 --port "$port" --inspector-port "$(free_port)" --inspector-ip 127.0.0.1 \
-    --persist-to "$state" "${vars[@]}" >"$LOGS/wrangler-dev-$name.log" 2>&1 &
-  PIDS+=($!)
-}
-
-# start_spin NAME PORT CONFIG_FLAG: the component on the Spin test host over a fresh SQLite file.
-start_spin() {
-  local name="$1" port="$2" db="$ROOT/.tmp/test-spin-$1.sqlite" vars=()
-  rm -f "$db" "$db-wal" "$db-shm"
-  while IFS= read -r kv; do local k="${kv%%=*}"; vars+=(--var "${k,,}=${kv#*=}"); done < <("$CARGO_TARGET_DIR/debug/conformance" --print-config ${3:-})
-  setsid "$(SPIN_HOST_BIN)" --component "$(SPIN_COMPONENT)" --listen "127.0.0.1:$port" \
-    --sqlite "$db" --sqlite-init migrations/0001_init.sql "${vars[@]}" >"$LOGS/spin-host-$name.log" 2>&1 &
-  PIDS+=($!)
-}
-
 # Each host runs twice: the main suite with raised limits, and the rate-limit checks
 # against an instance with small limits.
 WPORT="$(free_port)"; WLPORT="$(free_port)"; SPORT="$(free_port)"; SLPORT="$(free_port)"
 log "starting wrangler dev (127.0.0.1:$WPORT, rate-limited :$WLPORT) and the Spin test host (:$SPORT, :$SLPORT)"
-start_workers workers "$WPORT" ""
-start_workers workers-ratelimit "$WLPORT" --rate-limited
-start_spin spin "$SPORT" ""
-start_spin spin-ratelimit "$SLPORT" --rate-limited
+mapfile -t MAIN_CONFIG < <("$CARGO_TARGET_DIR/debug/conformance" --print-config)
+mapfile -t LIMITED_CONFIG < <("$CARGO_TARGET_DIR/debug/conformance" --print-config --rate-limited)
+start_workers workers "$WPORT" "$LOGS" "${MAIN_CONFIG[@]}"
+start_workers workers-ratelimit "$WLPORT" "$LOGS" "${LIMITED_CONFIG[@]}"
+start_spin spin "$SPORT" "$LOGS" "${MAIN_CONFIG[@]}"
+start_spin spin-ratelimit "$SLPORT" "$LOGS" "${LIMITED_CONFIG[@]}"
 
 # run_suite NAME PORT FLAGS
 run_suite() {
