@@ -648,6 +648,11 @@ fn authorization_matrix_of_every_project_and_task_route(c: &Client) -> Result<()
         ("PATCH project", [404, 403, 403, 200, 200, 403, 200]),
         ("GET members", [404, 200, 200, 200, 200, 200, 200]),
         ("POST members", [404, 403, 403, 201, 201, 403, 201]),
+        ("PATCH member", [404, 403, 403, 200, 200, 403, 200]),
+        ("DELETE member", [404, 403, 403, 204, 204, 403, 204]),
+        ("GET projects", [200, 200, 200, 200, 200, 200, 200]),
+        ("POST projects", [201, 201, 201, 201, 201, 403, 201]),
+        ("GET me/tasks", [200, 200, 200, 200, 200, 200, 200]),
         ("GET events", [404, 200, 200, 200, 200, 200, 200]),
         ("GET tasks", [404, 200, 200, 200, 200, 200, 200]),
         ("POST tasks", [404, 403, 201, 201, 201, 403, 201]),
@@ -676,6 +681,26 @@ fn authorization_matrix_of_every_project_and_task_route(c: &Client) -> Result<()
                         Some(bearer),
                     )?
                 }
+                "PATCH member" | "DELETE member" => {
+                    let fresh = c.register("MxTarget")?;
+                    add_member(c, &cast.owner, &p, &fresh, "viewer")?;
+                    let path = format!("/v1/projects/{p}/members/{}", fresh.id);
+                    if route.starts_with("PATCH") {
+                        c.json("PATCH", &path, &json!({"role": "member"}), Some(bearer))?
+                    } else {
+                        c.authed("DELETE", &path, bearer)?
+                    }
+                }
+                "GET projects" => {
+                    let res = c.authed("GET", "/v1/projects", bearer)?;
+                    let sees = res.text().contains(&p);
+                    if sees == (*who == "non-member") {
+                        failures.push(format!("GET projects as {who}: project listed = {sees}"));
+                    }
+                    res
+                }
+                "POST projects" => c.post_json("/v1/projects", &json!({"name": who}), Some(bearer))?,
+                "GET me/tasks" => c.authed("GET", "/v1/me/tasks", bearer)?,
                 "GET events" => c.authed("GET", &format!("/v1/projects/{p}/events"), bearer)?,
                 "GET tasks" => c.authed("GET", &format!("/v1/projects/{p}/tasks"), bearer)?,
                 "POST tasks" => create_task(c, bearer, &p, &json!({"title": who}))?,

@@ -1,0 +1,290 @@
+//! Behaviour that a black-box run cannot reach: the database going away, time passing,
+//! and hashing parameters changing between deployments. Runs the real router in-process
+//! over an in-memory SQLite with ports the test controls.
+
+// Test code: a failed expectation should panic loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::body::Body;
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use taskapi::store::StmtResult;
+use taskapi::{Clock, Ports, Row, Settings, Statement, Store, StoreError};
+use taskapi_native::{OsRandom, SqliteStore, StdoutLogger, SystemClock};
+use tower::ServiceExt;
+
+/// The system clock plus an offset the test moves forward.
+#[derive(Default)]
+struct ShiftedClock(AtomicI64);
+impl Clock for ShiftedClock {
+    fn now_ms(&self) -> i64 {
+        SystemClock.now_ms() + self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A store that can be switched off, as if the database were unreachable.
+struct Switchable {
+    inner: SqliteStore,
+    down: AtomicBool,
+}
+
+impl Switchable {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::Unavailable("connection refused".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl Store for Switchable {
+    async fn query(&self, stmt: Statement) -> Result<Vec<Row>, StoreError> {
+        self.check()?;
+        self.inner.query(stmt).await
+    }
+    async fn execute(&self, stmt: Statement) -> Result<u64, StoreError> {
+        self.check()?;
+        self.inner.execute(stmt).await
+    }
+    async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError> {
+        self.check()?;
+        self.inner.batch(stmts).await
+    }
+}
+
+fn settings(extra: &[(&str, &str)]) -> Settings {
+    let mut config: Vec<(String, String)> = conformance::fixtures::host_config()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    config.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    Settings::from_lookup(|k| config.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap()
+}
+
+struct App {
+    router: axum::Router,
+    store: Arc<Switchable>,
+    clock: Arc<ShiftedClock>,
+}
+
+fn app_with(store: Arc<Switchable>, clock: Arc<ShiftedClock>, settings: Settings) -> App {
+    let ports = Ports {
+        limiter: Arc::new(taskapi::ratelimit::SqlRateLimiter { store: store.clone() }),
+        store: store.clone(),
+        clock: clock.clone(),
+        random: Arc::new(OsRandom),
+        logger: Arc::new(StdoutLogger {
+            captured: Some(Default::default()),
+        }),
+        settings: Arc::new(settings),
+    };
+    App {
+        router: taskapi::app(ports),
+        store,
+        clock,
+    }
+}
+
+fn new_app(extra: &[(&str, &str)]) -> App {
+    let store = Arc::new(Switchable {
+        inner: SqliteStore::in_memory().unwrap(),
+        down: AtomicBool::new(false),
+    });
+    app_with(store, Arc::new(ShiftedClock::default()), settings(extra))
+}
+
+impl App {
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let body = match body {
+            Some(b) => {
+                req = req.header("content-type", "application/json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        let res = futures_executor::block_on(self.router.clone().oneshot(req.body(body).unwrap())).unwrap();
+        let status = res.status();
+        let bytes = futures_executor::block_on(res.into_body().collect())
+            .unwrap()
+            .to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    fn register(&self, email: &str) -> String {
+        let (s, b) = self.call(
+            "POST",
+            "/v1/auth/register",
+            None,
+            Some(json!({"email": email, "password": "correct horse battery", "name": "A"})),
+        );
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["access_token"].as_str().unwrap().to_owned()
+    }
+
+    fn stored_hash(&self, email: &str) -> String {
+        let rows = futures_executor::block_on(self.store.inner.query(Statement::new(
+            "SELECT password_hash FROM users WHERE email_normalized = ?1",
+            vec![email.into()],
+        )))
+        .unwrap();
+        rows[0].text(0).unwrap()
+    }
+}
+
+#[test]
+fn health_is_a_503_problem_when_the_database_is_unreachable() {
+    let app = new_app(&[]);
+    assert_eq!(app.call("GET", "/v1/health", None, None).0, StatusCode::OK);
+    app.store.down.store(true, Ordering::SeqCst);
+    let (status, body) = app.call("GET", "/v1/health", None, None);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["type"], "https://taskapi.dev/problems/unavailable");
+    assert!(
+        !body.to_string().contains("connection refused"),
+        "internals leaked: {body}"
+    );
+    app.store.down.store(false, Ordering::SeqCst);
+    assert_eq!(app.call("GET", "/v1/health", None, None).0, StatusCode::OK);
+}
+
+#[test]
+fn an_expired_api_key_stops_working_and_access_tokens_expire() {
+    let app = new_app(&[]);
+    let token = app.register("expiry@example.test");
+    let (s, key) = app.call(
+        "POST",
+        "/v1/api-keys",
+        Some(&token),
+        Some(json!({"name": "short", "scopes": ["read"], "expires_in_days": 1})),
+    );
+    assert_eq!(s, StatusCode::CREATED);
+    let key = key["key"].as_str().unwrap().to_owned();
+    assert_eq!(app.call("GET", "/v1/me", Some(&key), None).0, StatusCode::OK);
+    // 16 minutes: past the access token's 15 and the 30 s leeway, before the key's day.
+    app.clock.0.store(16 * 60_000, Ordering::SeqCst);
+    assert_eq!(
+        app.call("GET", "/v1/me", Some(&token), None).0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(app.call("GET", "/v1/me", Some(&key), None).0, StatusCode::OK);
+    app.clock.0.store(86_400_000 + 1_000, Ordering::SeqCst);
+    let (s, body) = app.call("GET", "/v1/me", Some(&key), None);
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+}
+
+#[test]
+fn a_refresh_token_expires_after_its_lifetime() {
+    let app = new_app(&[("REFRESH_TOKEN_TTL_SECONDS", "3600")]);
+    let (s, b) = app.call(
+        "POST",
+        "/v1/auth/register",
+        None,
+        Some(json!({"email": "rt@example.test", "password": "correct horse battery", "name": "R"})),
+    );
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(b["refresh_expires_in"], 3600);
+    app.clock.0.store(3_601_000, Ordering::SeqCst);
+    let (s, _) = app.call(
+        "POST",
+        "/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": b["refresh_token"]})),
+    );
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn login_rehashes_a_password_stored_with_other_parameters() {
+    let weak = [("PASSWORD_HASH_MEMORY_KIB", "64"), ("PASSWORD_HASH_ITERATIONS", "1")];
+    let before = new_app(&weak);
+    before.register("rehash@example.test");
+    let old = before.stored_hash("rehash@example.test");
+    assert!(old.contains("m=64,t=1,p=1"), "{old}");
+    // The next deployment uses the OWASP defaults; the same database.
+    let after = app_with(before.store.clone(), before.clock.clone(), settings(&[]));
+    let (s, _) = after.call(
+        "POST",
+        "/v1/auth/login",
+        None,
+        Some(json!({"email": "rehash@example.test", "password": "correct horse battery"})),
+    );
+    assert_eq!(s, StatusCode::OK);
+    let new = after.stored_hash("rehash@example.test");
+    assert!(new.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{new}");
+    let (s, _) = after.call(
+        "POST",
+        "/v1/auth/login",
+        None,
+        Some(json!({"email": "rehash@example.test", "password": "correct horse battery"})),
+    );
+    assert_eq!(s, StatusCode::OK, "the new hash verifies");
+    assert_eq!(after.stored_hash("rehash@example.test"), new, "no second rehash");
+}
+
+#[test]
+fn the_principal_limit_fails_open_and_login_fails_closed_when_the_limiter_store_is_down() {
+    struct DownLimiter;
+    #[async_trait]
+    impl taskapi::ratelimit::RateLimiter for DownLimiter {
+        async fn check(
+            &self,
+            _: &str,
+            _: taskapi::ratelimit::Quota,
+            _: i64,
+            _: bool,
+        ) -> Result<taskapi::ratelimit::Decision, taskapi::ratelimit::LimiterError> {
+            Err(taskapi::ratelimit::LimiterError("limiter store unreachable".into()))
+        }
+    }
+    let healthy = new_app(&[]);
+    let token = healthy.register("limiter@example.test");
+    let logger = Arc::new(StdoutLogger {
+        captured: Some(Default::default()),
+    });
+    let ports = Ports {
+        limiter: Arc::new(DownLimiter),
+        store: healthy.store.clone(),
+        clock: healthy.clock.clone(),
+        random: Arc::new(OsRandom),
+        logger: logger.clone(),
+        settings: Arc::new(settings(&[])),
+    };
+    let router = taskapi::app(ports);
+    let broken = App {
+        router,
+        store: healthy.store.clone(),
+        clock: healthy.clock.clone(),
+    };
+    assert_eq!(
+        broken.call("GET", "/v1/me", Some(&token), None).0,
+        StatusCode::OK,
+        "principal limit fails open"
+    );
+    let (s, body) = broken.call(
+        "POST",
+        "/v1/auth/login",
+        None,
+        Some(json!({"email": "limiter@example.test", "password": "correct horse battery"})),
+    );
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "login fails closed: {body}");
+    let (s, _) = broken.call("POST", "/v1/auth/refresh", None, Some(json!({"refresh_token": "rt_x"})));
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "refresh fails open");
+    let lines = logger.captured.as_ref().unwrap().lock().unwrap().clone();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("\"level\":\"warn\"") && l.contains("limiter_error")),
+        "the failure is logged: {lines:#?}"
+    );
+}
