@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod conditional;
+#[cfg(feature = "docs")]
+pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod limits;
@@ -69,6 +71,18 @@ pub fn app(ports: Ports) -> Router {
         ports,
         openapi: Arc::new(OnceLock::new()),
         openapi_doc: Arc::new(doc),
+    };
+    #[cfg(feature = "docs")]
+    let router = {
+        use axum::routing::get;
+        // The reference page and its assets (not API operations, so not in the document
+        // beyond `/docs` itself, which `openapi::finish_document` adds for every host).
+        router
+            .route("/docs", get(docs::page))
+            .route("/docs/", get(docs::page))
+            .route("/docs/init.js", get(docs::init_js))
+            .route("/docs/swagger-ui.css", get(docs::css))
+            .route("/docs/swagger-ui-bundle.js", get(docs::bundle))
     };
     router
         .fallback(middleware::not_found)

@@ -68,6 +68,126 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
+/// Completes the generated document with what every operation shares: the problem
+/// responses any route can give (401 on secured routes; 400/413/415/422 on routes with a
+/// body; 429, 500, 503 everywhere), the enumeration of problem types, and the
+/// `X-Request-Id` header. Done once, on the JSON form.
+pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    use serde_json::{json, Value};
+    let mut v = serde_json::to_value(doc).unwrap_or(Value::Null);
+    let types: Vec<String> = super::problem::PROBLEM_TYPES
+        .iter()
+        .map(|(slug, _, _)| format!("{}{slug}", super::problem::PROBLEM_TYPE_BASE))
+        .collect();
+    if let Some(schemas) = v.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        schemas.insert(
+            "ProblemType".into(),
+            json!({"type": "string", "enum": types, "description": "One URI per class of error."}),
+        );
+        if let Some(t) = schemas
+            .get_mut("Problem")
+            .and_then(|p| p.pointer_mut("/properties/type"))
+        {
+            *t = json!({"$ref": "#/components/schemas/ProblemType"});
+        }
+    }
+    let problem = |description: &str| {
+        json!({"description": description,
+               "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
+               "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+    };
+    if let Some(components) = v.get_mut("components").and_then(Value::as_object_mut) {
+        components.insert(
+            "headers".into(),
+            json!({
+                "X-Request-Id": {"description": "The request id: the caller's if valid, else a fresh one", "schema": {"type": "string"}},
+                "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}},
+                "RateLimit-Policy": {"description": "draft-ietf-httpapi-ratelimit-headers policy, e.g. `\"principal\";q=300;w=60`", "schema": {"type": "string"}},
+                "RateLimit": {"description": "draft-ietf-httpapi-ratelimit-headers state, e.g. `\"principal\";r=299;t=1`", "schema": {"type": "string"}}
+            }),
+        );
+        let mut limited = problem("Rate limit exceeded");
+        if let Some(h) = limited.get_mut("headers").and_then(Value::as_object_mut) {
+            h.insert(
+                "Retry-After".into(),
+                json!({"$ref": "#/components/headers/Retry-After"}),
+            );
+            h.insert(
+                "RateLimit-Policy".into(),
+                json!({"$ref": "#/components/headers/RateLimit-Policy"}),
+            );
+            h.insert("RateLimit".into(), json!({"$ref": "#/components/headers/RateLimit"}));
+        }
+        components.insert(
+            "responses".into(),
+            json!({
+                "Malformed": problem("Malformed JSON, or a bad cursor"),
+                "Unauthenticated": problem("Missing, invalid or expired credentials"),
+                "PayloadTooLarge": problem("Body over 64 KiB"),
+                "UnsupportedMediaType": problem("Body is not application/json"),
+                "Validation": problem("Invalid fields or parameters"),
+                "RateLimited": limited,
+                "Internal": problem("Internal error (no internals in the body)"),
+                "Unavailable": problem("A dependency (the database, the rate limiter) is unavailable"),
+            }),
+        );
+    }
+    let Some(paths) = v.get_mut("paths").and_then(Value::as_object_mut) else {
+        return v;
+    };
+    paths.insert(
+        "/docs".into(),
+        json!({"get": {
+            "tags": ["operations"],
+            "operationId": "getDocs",
+            "summary": "The API reference for people: Swagger UI rendering /v1/openapi.json, every asset served by this host",
+            "responses": {"200": {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
+        }}),
+    );
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, op) in item.iter_mut() {
+            if !matches!(method.as_str(), "get" | "post" | "patch" | "put" | "delete") {
+                continue;
+            }
+            let secured = op
+                .get("security")
+                .and_then(Value::as_array)
+                .is_some_and(|s| !s.is_empty());
+            let has_body = op.get("requestBody").is_some();
+            let has_query = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .is_some_and(|ps| ps.iter().any(|p| p.get("in").and_then(Value::as_str) == Some("query")));
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let mut add = |code: &str, name: &str| {
+                responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| json!({"$ref": format!("#/components/responses/{name}")}));
+            };
+            if secured {
+                add("401", "Unauthenticated");
+            }
+            if has_body {
+                add("400", "Malformed");
+                add("413", "PayloadTooLarge");
+                add("415", "UnsupportedMediaType");
+                add("422", "Validation");
+            }
+            if has_query {
+                add("400", "Malformed");
+                add("422", "Validation");
+            }
+            add("429", "RateLimited");
+            add("500", "Internal");
+            add("503", "Unavailable");
+        }
+    }
+    v
+}
+
 /// The OpenAPI 3.1 document of this API.
 #[utoipa::path(
     get,
@@ -79,7 +199,11 @@ impl utoipa::Modify for SecuritySchemes {
 pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
     let body = state
         .openapi
-        .get_or_init(|| serde_json::to_vec(&*state.openapi_doc).unwrap_or_default().into())
+        .get_or_init(|| {
+            serde_json::to_vec(&finish_document(&state.openapi_doc))
+                .unwrap_or_default()
+                .into()
+        })
         .clone();
     (
         [
