@@ -58,6 +58,18 @@ ensure_tools() {
 }
 
 build_worker() {
+  log "copying the /docs assets into the worker's static assets"
+  local public="$ROOT/adapters/cloudflare/public"
+  rm -rf "$public" && mkdir -p "$public/docs"
+  cp docs/index.html docs/init.js node_modules/swagger-ui-dist/swagger-ui.css \
+    node_modules/swagger-ui-dist/swagger-ui-bundle.js "$public/docs/"
+  # Static assets skip the worker, so their headers are declared here (same CSP as
+  # src/http/docs.rs).
+  cat >"$public/_headers" <<'HEADERS'
+/docs*
+  X-Content-Type-Options: nosniff
+  Content-Security-Policy: default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'
+HEADERS
   log "building the worker (worker-build --release)"
   (cd adapters/cloudflare &&
     WASM_BINDGEN_BIN="$(command -v wasm-bindgen)" \
