@@ -57,6 +57,23 @@ ensure_tools() {
   ensure_cargo_tools
 }
 
+SCHEMATHESIS_VERSION="4.32.5"
+VENV="${TASKAPI_VENV:-$HOME/.cache/taskapi/venv}"
+
+# What only the test command needs: schemathesis (PyPI, pinned, in a venv outside the
+# clone) and Debian's Chromium for the docs page test.
+ensure_test_tools() {
+  if [[ "$("$VENV/bin/st" --version 2>/dev/null || true)" != *"$SCHEMATHESIS_VERSION"* ]]; then
+    log "installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  if ! command -v chromium >/dev/null; then
+    log "installing Debian's chromium"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
 build_worker() {
   log "copying the /docs assets into the worker's static assets"
   local public="$ROOT/adapters/cloudflare/public"

@@ -19,6 +19,7 @@ record() { # name passed failed
 }
 
 ensure_tools
+ensure_test_tools
 
 log "cargo fmt --check"
 cargo fmt --all --check
@@ -36,6 +37,17 @@ set -e
 read -r p f < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p+0, f+0 }' "$LOGS/cargo-test.log")
 [[ $rc -ne 0 && $f -eq 0 ]] && f=1
 record "cargo test" "$p" "$f"
+
+# record_cmd NAME COMMAND...: one check that passes when the command does.
+record_cmd() {
+  local name="$1"; shift
+  if "$@" >"$LOGS/$name.log" 2>&1; then record "$name" 1 0; else
+    echo "FAILED: $name (log: $LOGS/$name.log)"; tail -30 "$LOGS/$name.log"; record "$name" 0 1; fi
+}
+
+log "TypeScript types from openapi.json (openapi-typescript) compile with tsc --strict"
+mkdir -p "$ROOT/.tmp/client"
+record_cmd "openapi-typescript+tsc" bash -c "npx openapi-typescript openapi.json -o .tmp/client/openapi.d.ts && npx tsc -p tests/client/tsconfig.json"
 
 cargo build -q -p conformance
 build_worker
@@ -77,6 +89,32 @@ run_suite workers "$WPORT" ""
 run_suite workers-ratelimit "$WLPORT" --rate-limited
 run_suite spin "$SPORT" ""
 run_suite spin-ratelimit "$SLPORT" --rate-limited
+
+# schemathesis (all checks) and the docs page in Chromium, against each main instance.
+# run_schemathesis NAME URL
+run_schemathesis() {
+  local token
+  token="$(curl -fs -H 'Content-Type: application/json' \
+    -d "{\"email\":\"schemathesis.$RANDOM@example.test\",\"password\":\"correct horse battery staple\",\"name\":\"Fuzz\"}" \
+    "$2/v1/auth/register" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')" || true
+  log "schemathesis against $1"
+  if "$VENV/bin/st" --config-file "$ROOT/schemathesis.toml" run "$2/v1/openapi.json" --url "$2" \
+      -H "Authorization: Bearer $token" --checks all --max-examples "${SCHEMATHESIS_EXAMPLES:-10}" --workers 1 \
+      --seed 20261121 >"$LOGS/schemathesis-$1.log" 2>&1; then
+    record "schemathesis[$1]" 1 0
+  else
+    tail -40 "$LOGS/schemathesis-$1.log"; record "schemathesis[$1]" 0 1
+  fi
+  grep -E "generated" "$LOGS/schemathesis-$1.log" | tail -1 | sed "s/^/  schemathesis[$1]: /"
+}
+run_schemathesis workers "http://127.0.0.1:$WPORT"
+run_schemathesis spin "http://127.0.0.1:$SPORT"
+for h in workers spin; do
+  port="$WPORT"; [[ $h == spin ]] && port="$SPORT"
+  log "the /docs page in Chromium against $h"
+  record_cmd "docs-page[$h]" env BASE_URL="http://127.0.0.1:$port" SCREENSHOT="$LOGS/docs-$h.png" \
+    node --test "$ROOT/tests/docs/"
+done
 
 echo
 echo "Summary"

@@ -7,6 +7,23 @@ pub mod user;
 
 use crate::http::FieldError;
 
+/// JSON Schema patterns matching exactly what [`text`] accepts (used in the OpenAPI
+/// document, so generated clients and fuzzers know the rules).
+pub mod patterns {
+    /// One line with at least one visible character, no control characters.
+    pub const LINE: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+    /// Free text: newlines and tabs allowed, other control characters not.
+    pub const MULTILINE: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$";
+    /// What `Email::parse` accepts: one `@`, a dotted domain, no spaces or controls.
+    pub const EMAIL: &str =
+        r"^[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@\s.\x00-\x1f\x7f-\x9f]+(\.[^@\s.\x00-\x1f\x7f-\x9f]+)+$";
+}
+
+/// Trims the ASCII whitespace around a one-line text (what [`patterns::LINE`] ignores).
+pub fn trim_line(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_ascii_whitespace())
+}
+
 /// Collects field errors while parsing a request into domain values.
 #[derive(Debug, Default)]
 pub struct Errors(pub Vec<FieldError>);

@@ -46,7 +46,7 @@ impl Role {
 /// # Errors
 /// As [`super::text`]: 1–100 characters.
 pub fn parse_name(field: &str, s: &str) -> Result<String, FieldError> {
-    super::text(field, s.trim(), 1, 100, false)
+    super::text(field, super::trim_line(s), 1, 100, false)
 }
 
 /// # Errors

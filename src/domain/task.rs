@@ -124,7 +124,7 @@ impl Priority {
 /// # Errors
 /// 1–200 characters.
 pub fn parse_title(field: &str, s: &str) -> Result<String, FieldError> {
-    super::text(field, s.trim(), 1, 200, false)
+    super::text(field, super::trim_line(s), 1, 200, false)
 }
 
 /// # Errors
@@ -151,7 +151,7 @@ pub fn parse_labels(field: &str, labels: &[String]) -> Result<Vec<String>, Vec<F
         return Err(errors);
     }
     for (i, l) in labels.iter().enumerate() {
-        match super::text(&format!("{field}[{i}]"), l.trim(), 1, 32, false) {
+        match super::text(&format!("{field}[{i}]"), super::trim_line(l), 1, 32, false) {
             Ok(l) if !out.contains(&l) => out.push(l),
             Ok(_) => {}
             Err(e) => errors.push(e),

@@ -17,19 +17,19 @@ impl Email {
     /// # Errors
     /// A field error on `field`.
     pub fn parse(field: &str, s: &str) -> Result<Email, FieldError> {
-        let s = s.trim();
+        let s = super::trim_line(s);
         let bad = || FieldError::new(field, "invalid_email", "must be an email address like name@example.com");
         if s.is_empty() {
             return Err(FieldError::new(field, "required", "is required"));
         }
-        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.chars().count() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad());
         }
         let (local, domain) = s.rsplit_once('@').ok_or_else(bad)?;
         if local.is_empty()
-            || local.len() > 64
+            || local.chars().count() > 64
             || local.contains('@')
-            || domain.len() < 3
+            || domain.chars().count() < 3
             || !domain.contains('.')
             || domain.starts_with('.')
             || domain.ends_with('.')
@@ -78,7 +78,7 @@ impl Password {
 /// # Errors
 /// As [`super::text`].
 pub fn parse_name(field: &str, s: &str) -> Result<String, FieldError> {
-    text(field, s.trim(), 1, 100, false)
+    text(field, super::trim_line(s), 1, 100, false)
 }
 
 #[cfg(test)]

@@ -76,6 +76,7 @@ pub struct CreateApiKeyRequest {
     pub scopes: Vec<String>,
     /// 1–365; omitted or `null` means the key does not expire.
     #[schema(example = 90, minimum = 1, maximum = 365)]
+    #[serde(default, deserialize_with = "super::projects::integer")]
     pub expires_in_days: Option<i64>,
 }
 
@@ -249,7 +250,7 @@ pub async fn create_api_key(
     JsonBody(req): JsonBody<CreateApiKeyRequest>,
 ) -> Result<Response, ApiError> {
     let mut errs = Errors::default();
-    let name = errs.check(text("name", req.name.trim(), 1, 100, false));
+    let name = errs.check(text("name", crate::domain::trim_line(&req.name), 1, 100, false));
     let mut scopes: Vec<String> = Vec::new();
     if req.scopes.is_empty() {
         errs.0.push(super::FieldError::new(

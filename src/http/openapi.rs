@@ -132,6 +132,7 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
             }),
         );
     }
+    constrain_fields(&mut v);
     let Some(paths) = v.get_mut("paths").and_then(Value::as_object_mut) else {
         return v;
     };
@@ -186,6 +187,120 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
         }
     }
     v
+}
+
+/// Writes the domain's validation rules into the request schemas and parameters, from
+/// the same constants the parsers use, so the document promises exactly what is accepted.
+fn constrain_fields(v: &mut serde_json::Value) {
+    use crate::domain::patterns::{EMAIL, LINE, MULTILINE};
+    use serde_json::{json, Value};
+    let line = |min: u32, max: u32| json!({"pattern": LINE, "minLength": min, "maxLength": max});
+    let multiline = |max: u32| json!({"pattern": MULTILINE, "maxLength": max});
+    let email = json!({"pattern": EMAIL, "maxLength": 254});
+    let password = json!({"minLength": 10, "maxLength": 128});
+    let role = json!({"enum": ["viewer", "member", "admin", "owner"]});
+    let status = json!({"enum": ["todo", "in_progress", "in_review", "done", "cancelled"]});
+    let priority = json!({"enum": ["low", "medium", "high", "urgent"]});
+    let date = json!({"format": "date"});
+    let labels = json!({"maxItems": 20, "items": {"type": "string", "pattern": LINE, "minLength": 1, "maxLength": 32}});
+    let scopes = json!({"minItems": 1, "items": {"type": "string", "enum": ["read", "write"]}});
+    let rules: Vec<(&str, &str, Value)> = vec![
+        ("RegisterRequest", "email", email.clone()),
+        ("RegisterRequest", "name", line(1, 100)),
+        ("RegisterRequest", "password", password.clone()),
+        ("UpdateMeRequest", "name", line(1, 100)),
+        ("ChangePasswordRequest", "new_password", password),
+        ("CreateApiKeyRequest", "name", line(1, 100)),
+        ("CreateApiKeyRequest", "scopes", scopes),
+        ("CreateProjectRequest", "name", line(1, 100)),
+        ("CreateProjectRequest", "description", multiline(2000)),
+        ("UpdateProjectRequest", "name", line(1, 100)),
+        ("UpdateProjectRequest", "description", multiline(2000)),
+        ("AddMemberRequest", "email", email),
+        ("AddMemberRequest", "role", role.clone()),
+        ("UpdateMemberRequest", "role", role),
+        ("CreateTaskRequest", "title", line(1, 200)),
+        ("CreateTaskRequest", "description", multiline(10_000)),
+        ("CreateTaskRequest", "status", status.clone()),
+        ("CreateTaskRequest", "priority", priority.clone()),
+        ("CreateTaskRequest", "due_date", date.clone()),
+        ("CreateTaskRequest", "labels", labels.clone()),
+        ("UpdateTaskRequest", "title", line(1, 200)),
+        ("UpdateTaskRequest", "description", multiline(10_000)),
+        ("UpdateTaskRequest", "status", status),
+        ("UpdateTaskRequest", "priority", priority),
+        ("UpdateTaskRequest", "due_date", date.clone()),
+        ("UpdateTaskRequest", "labels", labels),
+        ("Task", "due_date", date),
+    ];
+    for (schema, field, rule) in rules {
+        let Some(prop) = v
+            .pointer_mut(&format!("/components/schemas/{schema}/properties/{field}"))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        let nullable = prop
+            .get("type")
+            .and_then(Value::as_array)
+            .is_some_and(|t| t.iter().any(|x| x == "null"));
+        if let Some(rule) = rule.as_object() {
+            for (k, val) in rule {
+                let mut val = val.clone();
+                if k == "enum" && nullable {
+                    if let Some(a) = val.as_array_mut() {
+                        a.push(Value::Null);
+                    }
+                }
+                prop.insert(k.clone(), val);
+            }
+        }
+    }
+    // Empty means no filter.
+    let list = |values: &[&str]| format!("^(({0})(,({0}))*)?$", values.join("|"));
+    let params: Vec<(&str, Value)> = vec![
+        ("limit", json!({"type": "integer", "minimum": 1, "maximum": 100})),
+        (
+            "sort",
+            json!({"type": "string", "enum": ["created_at", "-created_at", "updated_at", "-updated_at", "due_date", "-due_date", "priority", "-priority"]}),
+        ),
+        (
+            "status",
+            json!({"type": "string", "pattern": list(&["todo", "in_progress", "in_review", "done", "cancelled"])}),
+        ),
+        (
+            "priority",
+            json!({"type": "string", "pattern": list(&["low", "medium", "high", "urgent"])}),
+        ),
+        ("due_before", json!({"type": "string", "format": "date"})),
+        ("due_after", json!({"type": "string", "format": "date"})),
+        ("q", json!({"type": "string", "maxLength": 200})),
+        (
+            "Idempotency-Key",
+            json!({"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}),
+        ),
+    ];
+    let Some(paths) = v.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in item.values_mut() {
+            let mine = op.get("operationId").and_then(Value::as_str) == Some("listMyTasks");
+            let Some(ps) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for p in ps.iter_mut() {
+                let name = p.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+                if let Some((_, schema)) = params.iter().find(|(n, _)| *n == name) {
+                    p["schema"] = if mine && name == "sort" {
+                        json!({"type": "string", "enum": ["created_at", "-created_at"]})
+                    } else {
+                        schema.clone()
+                    };
+                }
+            }
+        }
+    }
 }
 
 /// The OpenAPI 3.1 document of this API.

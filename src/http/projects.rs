@@ -17,6 +17,23 @@ use crate::domain::Errors;
 use crate::service::events::Event;
 use crate::service::projects::{self, Member, Project, ProjectPatch};
 
+/// An integer that may be written as a float with no fraction (`3.0`): JSON Schema calls
+/// both integers, so the API accepts both.
+pub fn integer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let v = Option::<serde_json::Number>::deserialize(d)?;
+    match v {
+        None => Ok(None),
+        Some(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Ok(Some(i)),
+            #[allow(clippy::cast_possible_truncation)]
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
+            _ => Err(serde::de::Error::custom(format!(
+                "invalid type: number `{n}`, expected an integer"
+            ))),
+        },
+    }
+}
+
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
 pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -147,6 +164,13 @@ pub async fn list_projects(
             )]))
         }
     };
+    if q.param("q").is_some_and(|s| s.chars().count() > 200) {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "q",
+            "too_long",
+            "must be at most 200 characters",
+        )]));
+    }
     let codec = &state.ports.settings.cursor_codec;
     let after = q.cursor.as_deref().map(|c| codec.decode(c, PROJECT_LIST)).transpose()?;
     let (data, more) = projects::list(

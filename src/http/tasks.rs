@@ -145,7 +145,7 @@ fn parse_filters(q: &ListQuery, caller_id: &str) -> Result<(Filters, Sort), ApiE
     let mut errs: Vec<FieldError> = Vec::new();
     let mut f = Filters::default();
     if let Some(s) = q.param("status") {
-        for part in s.split(',').filter(|p| !p.is_empty()) {
+        for part in s.split(',').filter(|_| !s.is_empty()) {
             match Status::parse("status", part) {
                 Ok(st) => f.statuses.push(st),
                 Err(e) => errs.push(e),
@@ -153,7 +153,7 @@ fn parse_filters(q: &ListQuery, caller_id: &str) -> Result<(Filters, Sort), ApiE
         }
     }
     if let Some(p) = q.param("priority") {
-        for part in p.split(',').filter(|p| !p.is_empty()) {
+        for part in p.split(',').filter(|_| !p.is_empty()) {
             match Priority::parse("priority", part) {
                 Ok(pr) => f.priorities.push(pr),
                 Err(e) => errs.push(e),
