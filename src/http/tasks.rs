@@ -245,7 +245,7 @@ async fn list_response(
         ("label" = Option<String>, Query, description = "Tasks carrying this label"),
         ("due_before" = Option<String>, Query, description = "Due strictly before this date (YYYY-MM-DD)"),
         ("due_after" = Option<String>, Query, description = "Due strictly after this date (YYYY-MM-DD)"),
-        ("q" = Option<String>, Query, description = "Substring of title or description (LIKE wildcards match literally)"),
+        ("q" = Option<String>, Query, description = "Substring of title or description (case-insensitive for ASCII; `%` and `_` are literal)"),
         ("sort" = Option<String>, Query, description = "created_at, updated_at, due_date or priority; leading `-` for descending; default -created_at. Tasks without a due date come first ascending, last descending"),
         ("limit" = Option<u32>, Query, description = "1–100, default 20"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (only valid with the same sort)"),

@@ -13,16 +13,12 @@ pub fn landed(results: &[crate::store::StmtResult]) -> bool {
     results.first().is_some_and(|r| !r.rows.is_empty())
 }
 
-/// Escapes `%`, `_` and `\` so user text matches literally in `LIKE … ESCAPE '\'`.
-pub fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+/// The form of a `q` search term that `instr(lower(column), ?)` matches: ASCII letters
+/// lowered, exactly like SQLite's `lower()` (no ICU), so the comparison is
+/// case-insensitive for ASCII and exact otherwise. `instr` instead of `LIKE`: no
+/// wildcards to escape, and no pattern-length limit (D1 caps LIKE patterns at 50 bytes).
+pub fn search_term(q: &str) -> String {
+    q.to_ascii_lowercase()
 }
 
 /// Whether an `If-Match`/`If-None-Match` header value matches `etag` (`*` matches all;
@@ -37,11 +33,6 @@ pub fn etag_matches(header: &str, etag: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(like_escape(r"50%_off\"), r"50\%\_off\\");
-    }
 
     #[test]
     fn etags_match_lists_stars_and_weak_forms() {

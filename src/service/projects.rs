@@ -175,13 +175,13 @@ pub async fn create(
 }
 
 /// The caller's projects after a key-set position (`?1` user, `?2` after id, `?3`
-/// archived, `?4` LIKE pattern, `?5` limit).
+/// archived, `?4` search term, `?5` limit).
 pub fn list_sql() -> String {
     format!(
         "SELECT {PROJECT_COLUMNS} FROM members m JOIN projects p ON p.id = m.project_id \
          WHERE m.user_id = ?1 AND (?2 IS NULL OR m.project_id < ?2) \
          AND (?3 IS NULL OR p.archived = ?3) \
-         AND (?4 IS NULL OR p.name LIKE ?4 ESCAPE '\\') \
+         AND (?4 IS NULL OR instr(lower(p.name), ?4) > 0) \
          ORDER BY m.project_id DESC LIMIT ?5"
     )
 }
@@ -214,7 +214,7 @@ pub async fn list(
     after: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<Project>, bool), ApiError> {
-    let pattern = q.map(|q| format!("%{}%", super::like_escape(q)));
+    let pattern = q.map(super::search_term);
     let rows = ports
         .store
         .query(Statement::new(

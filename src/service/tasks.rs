@@ -682,7 +682,7 @@ pub fn list_statement(
         wheres.push(format!("t.due_date > {v}"));
     }
     if let Some(q) = &filters.q {
-        let v = push(&mut params, format!("%{}%", super::like_escape(q)).into());
+        let v = push(&mut params, super::search_term(q).into());
         wheres.push(format!(
             "(t.title LIKE {v} ESCAPE '\\' OR t.description LIKE {v} ESCAPE '\\')"
         ));
