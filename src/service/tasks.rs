@@ -684,7 +684,7 @@ pub fn list_statement(
     if let Some(q) = &filters.q {
         let v = push(&mut params, super::search_term(q).into());
         wheres.push(format!(
-            "(t.title LIKE {v} ESCAPE '\\' OR t.description LIKE {v} ESCAPE '\\')"
+            "(instr(lower(t.title), {v}) > 0 OR instr(lower(t.description), {v}) > 0)"
         ));
     }
     let col = sort.column();
