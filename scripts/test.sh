@@ -93,12 +93,19 @@ run_suite spin-ratelimit "$SLPORT" --rate-limited
 # schemathesis (all checks) and the docs page in Chromium, against each main instance.
 # run_schemathesis NAME URL
 run_schemathesis() {
-  local token
+  local token project task config="$ROOT/.tmp/schemathesis-$1.toml"
   token="$(curl -fs -H 'Content-Type: application/json' \
     -d "{\"email\":\"schemathesis.$RANDOM@example.test\",\"password\":\"correct horse battery staple\",\"name\":\"Fuzz\"}" \
     "$2/v1/auth/register" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')" || true
+  # A fixture project with a task, so project and task routes reach real data.
+  project="$(curl -fs -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"name":"Fuzz fixture"}' \
+    "$2/v1/projects" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')" || true
+  task="$(curl -fs -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"title":"Fuzz fixture"}' \
+    "$2/v1/projects/$project/tasks" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')" || true
+  { cat "$ROOT/schemathesis.toml"; printf '\n[[operations]]\ninclude-path-regex = "^/v1/projects/[{]id[}]"\nparameters = { "path.id" = "%s" }\n' "$project"
+    printf '\n[[operations]]\ninclude-path-regex = "^/v1/tasks/[{]id[}]"\nparameters = { "path.id" = "%s" }\n' "$task"; } >"$config"
   log "schemathesis against $1"
-  if "$VENV/bin/st" --config-file "$ROOT/schemathesis.toml" run "$2/v1/openapi.json" --url "$2" \
+  if "$VENV/bin/st" --config-file "$config" run "$2/v1/openapi.json" --url "$2" \
       -H "Authorization: Bearer $token" --checks all --max-examples "${SCHEMATHESIS_EXAMPLES:-10}" --workers 1 --exclude-path /docs \
       --seed 20261121 >"$LOGS/schemathesis-$1.log" 2>&1; then
     record "schemathesis[$1]" 1 0
