@@ -54,6 +54,15 @@ build_worker
 build_spin_component
 build_spin_host
 
+# Size budget of the worker (gzip, as Cloudflare counts it): start-up time grows with it.
+WORKER_GZIP_BUDGET=$((1024 * 1024))
+worker_raw=$(stat -c %s adapters/cloudflare/build/index_bg.wasm)
+worker_gz=$(gzip -9 -c adapters/cloudflare/build/index_bg.wasm | wc -c)
+spin_raw=$(stat -c %s "$(SPIN_COMPONENT)")
+spin_gz=$(gzip -9 -c "$(SPIN_COMPONENT)" | wc -c)
+echo "sizes: worker wasm ${worker_raw} B raw, ${worker_gz} B gzip (budget ${WORKER_GZIP_BUDGET}); Spin component ${spin_raw} B raw, ${spin_gz} B gzip"
+if (( worker_gz <= WORKER_GZIP_BUDGET )); then record "worker gzip size budget" 1 0; else record "worker gzip size budget" 0 1; fi
+
 # run_conformance HOST URL [--rate-limited]
 run_conformance() {
   set +e
