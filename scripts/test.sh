@@ -132,6 +132,19 @@ for h in workers spin; do
     node --test "$ROOT/tests/docs/"
 done
 
+# Logs never carry a secret: scan every host log of this run for access tokens, refresh
+# tokens, API keys, password hashes and the fixture passwords.
+stop_started
+log "scanning host logs for secrets"
+if grep -E -n 'eyJ[A-Za-z0-9_-]{10,}\.eyJ|rt_[A-Za-z0-9_-]{43}|tm_[A-Za-z0-9_-]{43}|\$argon2id\$|correct horse battery|wrong password!' \
+    "$LOGS"/wrangler-dev-*.log "$LOGS"/spin-host-*.log >"$LOGS/secret-scan.log" 2>&1; then
+  echo "secrets found in logs:"; head -5 "$LOGS/secret-scan.log"; record "no secrets in host logs" 0 1
+else
+  lines=$(cat "$LOGS"/wrangler-dev-*.log "$LOGS"/spin-host-*.log | grep -c '"msg":"request"' || true)
+  echo "  $lines request log lines scanned"
+  if (( lines > 100 )); then record "no secrets in host logs" 1 0; else record "no secrets in host logs" 0 1; fi
+fi
+
 echo
 echo "Summary"
 for line in "${SUMMARY[@]}"; do echo "  $line"; done

@@ -4,6 +4,7 @@ mod auth;
 mod operations;
 pub mod projects;
 mod ratelimit;
+mod reliability;
 mod tasks;
 
 use crate::{Check, Resp};
@@ -14,6 +15,7 @@ pub fn all() -> Vec<(&'static str, Check)> {
     v.extend(auth::checks());
     v.extend(projects::checks());
     v.extend(tasks::checks());
+    v.extend(reliability::checks());
     v.extend(ratelimit::checks());
     v
 }
