@@ -10,7 +10,7 @@ use crate::domain::user::{Email, Password};
 use crate::http::ApiError;
 use crate::ids::uuid_v7;
 use crate::ports::Ports;
-use crate::store::{Row, Statement, StoreError, Value};
+use crate::store::{Row, Statement, StoreError};
 
 /// A user as the API shows it: never a hash.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -484,30 +484,27 @@ pub async fn list_api_keys(
     after: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<ApiKey>, bool), ApiError> {
-    let fetch = i64::try_from(limit).unwrap_or(100) + 1;
     let rows = ports
         .store
         .query(Statement::new(
             LIST_API_KEYS_SQL,
-            vec![user_id.into(), after.map(str::to_owned).into(), Value::Integer(fetch)],
+            vec![
+                user_id.into(),
+                after.map(str::to_owned).into(),
+                super::fetch_limit(limit),
+            ],
         ))
         .await?;
-    let more = rows.len() > limit;
-    let keys = rows
-        .iter()
-        .take(limit)
-        .map(|r| {
-            Ok(ApiKey {
-                id: r.text(0)?,
-                name: r.text(1)?,
-                scopes: r.text(2)?.split(',').map(str::to_owned).collect(),
-                prefix: r.text(3)?,
-                created_at: fmt_time(r.int(4)?),
-                expires_at: r.opt_int(5)?.map(fmt_time),
-            })
+    super::page(&rows, limit, |r| {
+        Ok(ApiKey {
+            id: r.text(0)?,
+            name: r.text(1)?,
+            scopes: r.text(2)?.split(',').map(str::to_owned).collect(),
+            prefix: r.text(3)?,
+            created_at: fmt_time(r.int(4)?),
+            expires_at: r.opt_int(5)?.map(fmt_time),
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok((keys, more))
+    })
 }
 
 /// Deletes one of the user's keys; it stops working at once.

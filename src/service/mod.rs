@@ -6,6 +6,25 @@ pub mod idempotency;
 pub mod projects;
 pub mod tasks;
 
+/// The `LIMIT` of a page query: one row more than the page, to learn whether more follow.
+pub fn fetch_limit(limit: usize) -> crate::store::Value {
+    crate::store::Value::Integer(i64::try_from(limit).unwrap_or(100) + 1)
+}
+
+/// Turns the rows of a page query (fetched with [`fetch_limit`]) into the page's items and
+/// whether another page follows.
+///
+/// # Errors
+/// The first row that does not decode.
+pub fn page<T>(
+    rows: &[crate::store::Row],
+    limit: usize,
+    decode: impl Fn(&crate::store::Row) -> Result<T, crate::http::ApiError>,
+) -> Result<(Vec<T>, bool), crate::http::ApiError> {
+    let items = rows.iter().take(limit).map(decode).collect::<Result<Vec<_>, _>>()?;
+    Ok((items, rows.len() > limit))
+}
+
 /// Whether the first statement of a batch wrote its row. Its SQL ends in `RETURNING 1`:
 /// D1 counts rows removed by `ON DELETE CASCADE` in `changes`, so a returned row is the
 /// one signal every driver reports the same way.

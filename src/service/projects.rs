@@ -224,17 +224,11 @@ pub async fn list(
                 after.map(str::to_owned).into(),
                 archived.map(i64::from).into(),
                 pattern.into(),
-                Value::Integer(i64::try_from(limit).unwrap_or(100) + 1),
+                super::fetch_limit(limit),
             ],
         ))
         .await?;
-    let more = rows.len() > limit;
-    let items = rows
-        .iter()
-        .take(limit)
-        .map(project_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((items, more))
+    super::page(&rows, limit, project_from_row)
 }
 
 /// Fields a PATCH may change; `None` leaves a field alone.
@@ -415,17 +409,11 @@ pub async fn members(
             vec![
                 project_id.into(),
                 after.map(str::to_owned).into(),
-                Value::Integer(i64::try_from(limit).unwrap_or(100) + 1),
+                super::fetch_limit(limit),
             ],
         ))
         .await?;
-    let more = rows.len() > limit;
-    let items = rows
-        .iter()
-        .take(limit)
-        .map(member_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((items, more))
+    super::page(&rows, limit, member_from_row)
 }
 
 async fn member(ports: &Ports, project_id: &str, user_id: &str) -> Result<Option<Member>, ApiError> {
@@ -645,18 +633,8 @@ pub async fn events(
         .store
         .query(Statement::new(
             events_sql(),
-            vec![
-                project_id.into(),
-                before_seq.into(),
-                Value::Integer(i64::try_from(limit).unwrap_or(100) + 1),
-            ],
+            vec![project_id.into(), before_seq.into(), super::fetch_limit(limit)],
         ))
         .await?;
-    let more = rows.len() > limit;
-    let items = rows
-        .iter()
-        .take(limit)
-        .map(events::from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((items, more))
+    super::page(&rows, limit, events::from_row)
 }

@@ -708,7 +708,7 @@ pub fn list_statement(
         };
         wheres.push(cond);
     }
-    let lim = push(&mut params, Value::Integer(i64::try_from(limit).unwrap_or(100) + 1));
+    let lim = push(&mut params, super::fetch_limit(limit));
     let order = match scope {
         Scope::AssignedTo(_) => format!("t.created_at {dir}, t.id {dir}"),
         Scope::Project(_) => format!("{col} {dir}, t.id {dir}"),

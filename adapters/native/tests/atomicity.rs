@@ -5,18 +5,18 @@
 // Test code: a failed expectation should panic loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::body::Body;
-use http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use http::StatusCode;
 use serde_json::{json, Value};
 use taskapi::store::StmtResult;
 use taskapi::{Row, Settings, Statement, Store, StoreError};
 use taskapi_native::{ports, SqliteStore, StdoutLogger};
-use tower::ServiceExt;
 
 /// Passes everything through; when armed, appends a failing statement to every batch,
 /// so the batch's earlier statements must be rolled back.
@@ -62,23 +62,7 @@ impl Harness {
     }
 
     fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(path);
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        let body = match body {
-            Some(b) => {
-                req = req.header("content-type", "application/json");
-                Body::from(b.to_string())
-            }
-            None => Body::empty(),
-        };
-        let res = futures_executor::block_on(self.app.clone().oneshot(req.body(body).unwrap())).unwrap();
-        let status = res.status();
-        let bytes = futures_executor::block_on(res.into_body().collect())
-            .unwrap()
-            .to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        common::call(&self.app, method, path, token, body)
     }
 
     fn count(&self, sql: &'static str) -> i64 {

@@ -5,18 +5,18 @@
 // Test code: a failed expectation should panic loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::body::Body;
-use http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use http::StatusCode;
 use serde_json::{json, Value};
 use taskapi::store::StmtResult;
 use taskapi::{Clock, Ports, Row, Settings, Statement, Store, StoreError};
 use taskapi_native::{OsRandom, SqliteStore, StdoutLogger, SystemClock};
-use tower::ServiceExt;
 
 /// The system clock plus an offset the test moves forward.
 #[derive(Default)]
@@ -102,23 +102,7 @@ fn new_app(extra: &[(&str, &str)]) -> App {
 
 impl App {
     fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(path);
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        let body = match body {
-            Some(b) => {
-                req = req.header("content-type", "application/json");
-                Body::from(b.to_string())
-            }
-            None => Body::empty(),
-        };
-        let res = futures_executor::block_on(self.router.clone().oneshot(req.body(body).unwrap())).unwrap();
-        let status = res.status();
-        let bytes = futures_executor::block_on(res.into_body().collect())
-            .unwrap()
-            .to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        common::call(&self.router, method, path, token, body)
     }
 
     fn register(&self, email: &str) -> String {
