@@ -54,6 +54,23 @@ build_worker
 build_spin_component
 build_spin_host
 
+# Deploy readiness without network: wrangler's dry run for every environment, and the
+# deployment files parse.
+for env in "" staging production; do
+  name="wrangler deploy --dry-run${env:+ --env $env}"
+  record_cmd "$name" npx wrangler deploy --dry-run --outdir "$ROOT/.tmp/dry-run${env:+-$env}" ${env:+--env "$env"}
+done
+record_cmd "deploy files parse" "$VENV/bin/python" -c '
+import sys, tomllib, yaml
+for f in ["wrangler.toml", "spin.toml", "deploy/spin-runtime-config.toml", "schemathesis.toml"]:
+    tomllib.load(open(f, "rb"))
+docs = list(yaml.safe_load_all(open("deploy/spinapp.yaml")))
+assert docs[0]["kind"] == "SpinApp" and docs[0]["spec"]["enableAutoscaling"] is True
+assert docs[1]["kind"] == "HorizontalPodAutoscaler" and docs[1]["spec"]["maxReplicas"] >= docs[1]["spec"]["minReplicas"]
+wf = yaml.safe_load(open(".github/workflows/ci.yml"))
+assert set(wf["jobs"]) == {"test", "deploy"}
+'
+
 # Size budget of the worker (gzip, as Cloudflare counts it): start-up time grows with it.
 WORKER_GZIP_BUDGET=$((1024 * 1024))
 worker_raw=$(stat -c %s adapters/cloudflare/build/index_bg.wasm)
