@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::extract::{AuthUser, JsonBody, SessionUser};
 use super::limits::AuthIpLimit;
-use super::pagination::{next_link, ListQuery, Page, Position};
+use super::pagination::{page_response, ListQuery, Page, Position};
 use super::{ApiError, AppState};
 use crate::domain::user::{parse_name, Email, Password};
 use crate::domain::{text, Errors};
@@ -330,12 +330,7 @@ pub async fn list_api_keys(
         })),
         _ => None,
     };
-    let link = next_cursor.as_deref().and_then(|c| next_link(&uri, c));
-    let mut res = Json(Page { data, next_cursor }).into_response();
-    if let Some(link) = link {
-        res.headers_mut().insert(header::LINK, link);
-    }
-    Ok(res)
+    Ok(page_response(&uri, data, next_cursor))
 }
 
 /// Delete an API key; it stops working at once.

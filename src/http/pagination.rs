@@ -140,6 +140,17 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// A page as the response body, with `Link: rel="next"` when another page follows.
+pub fn page_response<T: Serialize>(uri: &Uri, data: Vec<T>, next_cursor: Option<String>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let link = next_cursor.as_deref().and_then(|c| next_link(uri, c));
+    let mut res = axum::Json(Page { data, next_cursor }).into_response();
+    if let Some(link) = link {
+        res.headers_mut().insert(http::header::LINK, link);
+    }
+    res
+}
+
 /// The `Link` header pointing at the next page: the request's own path and query with
 /// `cursor` replaced.
 pub fn next_link(uri: &Uri, cursor: &str) -> Option<HeaderValue> {

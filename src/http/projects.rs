@@ -1,15 +1,15 @@
 //! Routes of the Projects, members and Activity sections.
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
-use http::{header, HeaderMap, StatusCode};
+use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
 use super::conditional::{created, finish, if_match, resource, Idempotency, Start};
 use super::extract::{AuthUser, JsonBody};
-use super::pagination::{next_link, ListQuery, Page, Position};
+use super::pagination::{page_response, ListQuery, Page, Position};
 use super::{ApiError, AppState, FieldError};
 use crate::domain::project::{parse_description, parse_name, Role};
 use crate::domain::user::Email;
@@ -77,15 +77,6 @@ pub struct AddMemberRequest {
 pub struct UpdateMemberRequest {
     #[schema(example = "admin")]
     pub role: String,
-}
-
-fn page_response<T: serde::Serialize>(uri: &http::Uri, data: Vec<T>, next_cursor: Option<String>) -> Response {
-    let link = next_cursor.as_deref().and_then(|c| next_link(uri, c));
-    let mut res = Json(Page { data, next_cursor }).into_response();
-    if let Some(link) = link {
-        res.headers_mut().insert(header::LINK, link);
-    }
-    res
 }
 
 /// Create a project; the caller becomes its owner.

@@ -1,15 +1,14 @@
 //! Routes of the Tasks section.
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::conditional::{created, finish, if_match, resource, Idempotency, Start};
 use super::extract::{AuthUser, JsonBody};
-use super::pagination::{next_link, ListQuery, Page, Position};
+use super::pagination::{page_response, ListQuery, Page, Position};
 use super::projects::double_option;
 use super::{ApiError, AppState, FieldError};
 use crate::domain::task::{parse_description, parse_due_date, parse_labels, parse_title, Priority, Status};
@@ -222,16 +221,7 @@ async fn list_response(
             id: a.id,
         })
     });
-    let link = next.as_deref().and_then(|c| next_link(uri, c));
-    let mut res = Json(Page {
-        data,
-        next_cursor: next,
-    })
-    .into_response();
-    if let Some(link) = link {
-        res.headers_mut().insert(header::LINK, link);
-    }
-    Ok(res)
+    Ok(page_response(uri, data, next))
 }
 
 /// A project's tasks, filtered and sorted, with keyset pagination.
