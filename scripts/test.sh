@@ -111,8 +111,8 @@ run_suite() {
   fi
   run_conformance "$1" "http://127.0.0.1:$2" ${3:-}
 }
-run_suite workers "$WPORT" ""
-run_suite workers-ratelimit "$WLPORT" --rate-limited
+run_suite workers "$WPORT" --d1-sessions
+run_suite workers-ratelimit "$WLPORT" "--rate-limited --d1-sessions"
 run_suite spin "$SPORT" ""
 run_suite spin-ratelimit "$SLPORT" --rate-limited
 

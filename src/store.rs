@@ -2,6 +2,7 @@
 //! and runs unchanged on D1, Spin SQLite and rusqlite.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -190,6 +191,33 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// The first statement's failure; nothing of the batch is then visible.
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError>;
+
+    /// A store for one request with the given read consistency, on hosts whose database
+    /// has read replicas (D1 Sessions). `None` (the default): one database, every read
+    /// already sees every committed write, and the request uses this store.
+    ///
+    /// # Errors
+    /// When the host cannot open the session; the request then uses this store.
+    fn session(&self, _consistency: Consistency<'_>) -> Result<Option<Arc<dyn Store>>, StoreError> {
+        Ok(None)
+    }
+
+    /// The newest replication position this store has observed (a D1 bookmark), for the
+    /// client to send back so that its next request sees at least this state.
+    fn bookmark(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Where a request's first query may run on a replicated database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consistency<'a> {
+    /// At the primary: writes, and anything that must see the latest state.
+    Primary,
+    /// On any replica, however far behind: reads without a bookmark.
+    AnyReplica,
+    /// On a replica that has caught up with at least this bookmark (read-your-writes).
+    After(&'a str),
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Routes of the Authentication section: accounts, sessions, API keys.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{header, StatusCode};
@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::extract::{AuthUser, JsonBody, SessionUser};
 use super::limits::AuthIpLimit;
 use super::pagination::{page_response, ListQuery, Page, Position};
-use super::{ApiError, AppState};
+use super::{ApiError, Ctx};
 use crate::domain::user::{parse_name, Email, Password};
 use crate::domain::{text, Errors};
 use crate::service::accounts::{self, ApiKey, TokenResponse, User};
@@ -103,7 +103,7 @@ pub struct CreatedApiKey {
         (status = 422, description = "Invalid fields", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn register(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     _limit: AuthIpLimit,
     JsonBody(req): JsonBody<RegisterRequest>,
 ) -> Result<Response, ApiError> {
@@ -127,7 +127,7 @@ pub async fn register(
         (status = 422, description = "Invalid fields", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     _limit: AuthIpLimit,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
@@ -146,7 +146,7 @@ pub async fn login(
         (status = 422, description = "Invalid fields", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refresh(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     _limit: AuthIpLimit,
     JsonBody(req): JsonBody<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
@@ -161,7 +161,7 @@ pub async fn refresh(
         (status = 401, description = "Not authenticated", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "API keys cannot manage sessions", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn logout(State(state): State<AppState>, user: SessionUser) -> Result<StatusCode, ApiError> {
+pub async fn logout(Ctx(state): Ctx, user: SessionUser) -> Result<StatusCode, ApiError> {
     accounts::logout(&state.ports, &user.user_id, &user.sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -174,7 +174,7 @@ pub async fn logout(State(state): State<AppState>, user: SessionUser) -> Result<
         (status = 401, description = "Not authenticated", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 403, description = "API keys cannot manage sessions", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn logout_all(State(state): State<AppState>, user: SessionUser) -> Result<StatusCode, ApiError> {
+pub async fn logout_all(Ctx(state): Ctx, user: SessionUser) -> Result<StatusCode, ApiError> {
     accounts::logout_all(&state.ports, &user.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -186,7 +186,7 @@ pub async fn logout_all(State(state): State<AppState>, user: SessionUser) -> Res
         (status = 200, description = "The caller", body = User),
         (status = 401, description = "Not authenticated", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn get_me(State(state): State<AppState>, user: AuthUser) -> Result<Json<User>, ApiError> {
+pub async fn get_me(Ctx(state): Ctx, user: AuthUser) -> Result<Json<User>, ApiError> {
     accounts::me(&state.ports, &user.user_id).await.map(Json)
 }
 
@@ -201,7 +201,7 @@ pub async fn get_me(State(state): State<AppState>, user: AuthUser) -> Result<Jso
         (status = 422, description = "Invalid fields", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_me(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     JsonBody(req): JsonBody<UpdateMeRequest>,
 ) -> Result<Json<User>, ApiError> {
@@ -222,7 +222,7 @@ pub async fn update_me(
         (status = 422, description = "Invalid fields", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn change_password(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: SessionUser,
     JsonBody(req): JsonBody<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
@@ -245,7 +245,7 @@ pub async fn change_password(
         (status = 422, description = "Invalid fields", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_api_key(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: SessionUser,
     JsonBody(req): JsonBody<CreateApiKeyRequest>,
 ) -> Result<Response, ApiError> {
@@ -308,7 +308,7 @@ const API_KEY_LIST: &str = "api-keys";
         (status = 422, description = "Bad limit or unknown parameter", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_api_keys(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: SessionUser,
     uri: http::Uri,
 ) -> Result<Response, ApiError> {
@@ -344,7 +344,7 @@ pub async fn list_api_keys(
         (status = 404, description = "No such key of the caller", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_api_key(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: SessionUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {

@@ -243,7 +243,7 @@ impl FromRequestParts<AppState> for AuthUser {
         }
         let token = bearer(parts)?;
         let user = if token.starts_with(tokens::API_KEY_PREFIX) {
-            let (key_id, user_id, write) = api_key(state, token).await?;
+            let (key_id, user_id, write) = api_key(&super::request_state(parts, state), token).await?;
             let reads_only = matches!(parts.method, Method::GET | Method::HEAD);
             if !reads_only && !write {
                 if let Some(log) = parts.extensions.get::<LogContext>() {

@@ -1,10 +1,10 @@
 //! `GET /v1/health`: liveness plus a real round trip to the database.
 
-use axum::{extract::State, Json};
+use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, AppState};
+use super::{ApiError, Ctx};
 use crate::store::Statement;
 
 /// Health of the API and its database.
@@ -32,7 +32,7 @@ pub struct Health {
         (status = 503, description = "The database cannot be reached", body = crate::http::Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+pub async fn health(Ctx(state): Ctx) -> Result<Json<Health>, ApiError> {
     state
         .ports
         .store

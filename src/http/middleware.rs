@@ -13,10 +13,23 @@ use http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use serde::Serialize;
 
 use super::problem::{self, ApiError, ProblemMarker};
-use super::AppState;
+use super::{AppState, RequestState};
 use crate::ports::Level;
+use crate::store::Consistency;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The replication position of a host with read replicas (D1 Sessions): answered on
+/// every response that touched the database, sent back by the client for read-your-writes.
+pub const X_D1_BOOKMARK: HeaderName = HeaderName::from_static("x-d1-bookmark");
+
+/// A bookmark is what D1 hands out: hyphen-separated groups of hex digits, at most 256
+/// chars. Anything else is refused rather than passed on, because D1 orders bookmarks
+/// by comparing them and would wait for a position that never comes.
+pub fn valid_bookmark(s: &str) -> bool {
+    (1..=256).contains(&s.len())
+        && s.split('-').count() <= 8
+        && s.split('-').all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
 
 /// The id of the current request, available to handlers as an extension.
 #[derive(Debug, Clone)]
@@ -33,6 +46,19 @@ pub struct LogFields {
     pub rate_limit: Option<super::limits::Applied>,
     /// The limiter failed (and the policy failed open or closed).
     pub limiter_error: Option<String>,
+    /// The host could not open a replica session; the request read at the primary.
+    pub session_error: Option<String>,
+}
+
+/// Where a request's first query may run, from its method and `X-D1-Bookmark`: safe
+/// methods read from any replica, or from one caught up with the client's bookmark;
+/// everything else starts at the primary.
+fn consistency<'a>(method: &Method, bookmark: Option<&'a str>) -> Consistency<'a> {
+    match (matches!(*method, Method::GET | Method::HEAD), bookmark) {
+        (false, _) => Consistency::Primary,
+        (true, Some(b)) => Consistency::After(b),
+        (true, None) => Consistency::AnyReplica,
+    }
 }
 
 impl LogContext {
@@ -79,11 +105,15 @@ struct LogLine<'a> {
     error: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     limiter_error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_error: Option<&'a str>,
 }
 
-const EXPOSED_HEADERS: &str = "X-Request-Id, ETag, Link, Location, Retry-After, RateLimit, RateLimit-Policy";
+const EXPOSED_HEADERS: &str =
+    "X-Request-Id, ETag, Link, Location, Retry-After, RateLimit, RateLimit-Policy, X-D1-Bookmark";
 const ALLOWED_METHODS: &str = "GET, POST, PATCH, DELETE, OPTIONS";
-const ALLOWED_HEADERS: &str = "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id";
+const ALLOWED_HEADERS: &str =
+    "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id, X-D1-Bookmark";
 
 pub async fn request_context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let ports = &state.ports;
@@ -105,12 +135,39 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
     req.extensions_mut().insert(log_ctx.clone());
 
     let is_preflight = method == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let bookmark = match req.headers().get(&X_D1_BOOKMARK).map(HeaderValue::to_str) {
+        None => Ok(None),
+        Some(Ok(b)) if valid_bookmark(b) => Ok(Some(b.to_owned())),
+        Some(_) => Err(ApiError::Malformed(
+            "X-D1-Bookmark must be a bookmark this API returned (hex groups separated by `-`)".to_owned(),
+        )),
+    };
+    let mut session = None;
     let mut res = if is_preflight {
         preflight(allowed_origin.is_some())
     } else {
-        match super::extract::buffer_body(req).await {
-            Ok(req) => next.run(req).await,
-            Err(e) => e.into_response(),
+        // The body is read before any refusal: wrangler dev breaks the connection's next
+        // request when a response goes out before its request body was consumed.
+        match (super::extract::buffer_body(req).await, bookmark) {
+            (Err(e), _) | (Ok(_), Err(e)) => e.into_response(),
+            (Ok(mut req), Ok(bookmark)) => {
+                match ports.store.session(consistency(&method, bookmark.as_deref())) {
+                    Ok(Some(store)) => {
+                        let mut scoped = state.clone();
+                        scoped.ports.store = store.clone();
+                        req.extensions_mut().insert(RequestState(scoped));
+                        session = Some(store);
+                    }
+                    Ok(None) => {}
+                    // The plain store reads at the primary: correct, only slower.
+                    Err(e) => {
+                        if let Ok(mut f) = log_ctx.0.lock() {
+                            f.session_error = Some(e.to_string());
+                        }
+                    }
+                }
+                next.run(req).await
+            }
         }
     };
 
@@ -125,6 +182,11 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert(X_REQUEST_ID, v);
+    }
+    if let Some(b) = session.and_then(|s| s.bookmark()) {
+        if let Ok(v) = HeaderValue::from_str(&b) {
+            h.insert(X_D1_BOOKMARK, v);
+        }
     }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if !h.contains_key(header::CACHE_CONTROL) {
@@ -148,7 +210,7 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
     let status = res.status().as_u16();
     let level = if status >= 500 {
         Level::Error
-    } else if fields.limiter_error.is_some() {
+    } else if fields.limiter_error.is_some() || fields.session_error.is_some() {
         Level::Warn
     } else {
         Level::Info
@@ -167,6 +229,7 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
             problem: problem_slug,
             error: hidden_error.as_deref(),
             limiter_error: fields.limiter_error.as_deref(),
+            session_error: fields.session_error.as_deref(),
         };
         if let Ok(s) = serde_json::to_string(&line) {
             ports.logger.write(level, &s);
@@ -221,4 +284,33 @@ pub async fn not_found(req: Request) -> ApiError {
 /// Fallback for a known path with a method it does not support.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bookmarks_are_hex_groups() {
+        for good in [
+            "00000000-00000aef-00000000-00000000000000000000000000000000",
+            "0000000c-00000002-00004f7b-1A8A2C",
+            "f",
+        ] {
+            assert!(valid_bookmark(good), "{good}");
+        }
+        let long = "a".repeat(257);
+        for bad in ["", "-", "a-", "-a", "a--b", "g", "0 1", "0-1-2-3-4-5-6-7-8", long.as_str(), "é"] {
+            assert!(!valid_bookmark(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn safe_methods_read_from_replicas_and_the_rest_starts_at_the_primary() {
+        assert_eq!(consistency(&Method::GET, None), Consistency::AnyReplica);
+        assert_eq!(consistency(&Method::HEAD, Some("0a")), Consistency::After("0a"));
+        assert_eq!(consistency(&Method::POST, Some("0a")), Consistency::Primary);
+        assert_eq!(consistency(&Method::PATCH, None), Consistency::Primary);
+        assert_eq!(consistency(&Method::DELETE, None), Consistency::Primary);
+    }
 }

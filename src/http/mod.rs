@@ -34,6 +34,32 @@ pub struct AppState {
     pub openapi_doc: Arc<utoipa::openapi::OpenApi>,
 }
 
+/// A request's own view of the state, inserted by [`middleware::request_context`] when
+/// the host opened a replica session (D1 Sessions) for the request: the router's state
+/// with the store replaced by the session.
+#[derive(Clone)]
+pub struct RequestState(pub AppState);
+
+/// The state as the current request sees it: its replica session if it has one.
+pub fn request_state(parts: &http::request::Parts, state: &AppState) -> AppState {
+    parts
+        .extensions
+        .get::<RequestState>()
+        .map_or_else(|| state.clone(), |s| s.0.clone())
+}
+
+/// Extracts [`request_state`]: what handlers that reach the store take instead of
+/// `State<AppState>`.
+pub struct Ctx(pub AppState);
+
+impl axum::extract::FromRequestParts<AppState> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Ctx(request_state(parts, state)))
+    }
+}
+
 /// Builds the router and the OpenAPI document from the same route table, so the
 /// document cannot list a route the router lacks or miss one it has.
 pub fn router_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {

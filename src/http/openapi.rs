@@ -17,7 +17,11 @@ unauthenticated (401), forbidden (403), not-found (404), method-not-allowed (405
 invalid-status-transition (409), precondition-failed (412), payload-too-large (413), \
 unsupported-media-type (415), rate-limited (429), internal (500), unavailable (503). \
 Every response carries `X-Request-Id` (the caller's if it is 1-128 chars of `[A-Za-z0-9._-]`, \
-else a fresh one) and `X-Content-Type-Options: nosniff`. Unknown paths and unknown API versions \
+else a fresh one) and `X-Content-Type-Options: nosniff`. On hosts whose database has read \
+replicas (Cloudflare D1), every response that reached the database also carries `X-D1-Bookmark`; \
+send the latest one back on the next request to read at least what you wrote (read-your-writes). \
+Without it, reads may come from a replica that lags by a few seconds; writes always go to the \
+primary. Hosts with one database (Spin SQLite) never answer the header and accept it. Unknown paths and unknown API versions \
 (anything outside `/v1`) are 404 problems.",
         license(name = "MIT OR Apache-2.0")
     ),
@@ -68,6 +72,9 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
+/// The `X-D1-Bookmark` request header's shape (see `middleware::valid_bookmark`).
+const BOOKMARK_PATTERN: &str = "^[0-9A-Fa-f]+(-[0-9A-Fa-f]+){0,7}$";
+
 /// Completes the generated document with what every operation shares: the problem
 /// responses any route can give (401 on secured routes; 400/413/415/422 on routes with a
 /// body; 429, 500, 503 everywhere), the enumeration of problem types, and the
@@ -101,6 +108,7 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
             "headers".into(),
             json!({
                 "X-Request-Id": {"description": "The request id: the caller's if valid, else a fresh one", "schema": {"type": "string"}},
+                "X-D1-Bookmark": {"description": "Hosts with read replicas (D1): the database position this response saw; send it back as the `X-D1-Bookmark` request header for read-your-writes", "schema": {"type": "string"}},
                 "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}},
                 "RateLimit-Policy": {"description": "draft-ietf-httpapi-ratelimit-headers policy, e.g. `\"principal\";q=300;w=60`", "schema": {"type": "string"}},
                 "RateLimit": {"description": "draft-ietf-httpapi-ratelimit-headers state, e.g. `\"principal\";r=299;t=1`", "schema": {"type": "string"}}
@@ -119,9 +127,19 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
             h.insert("RateLimit".into(), json!({"$ref": "#/components/headers/RateLimit"}));
         }
         components.insert(
+            "parameters".into(),
+            json!({"X-D1-Bookmark": {
+                "name": "X-D1-Bookmark", "in": "header", "required": false,
+                "description": "The latest `X-D1-Bookmark` this client received: the request then reads at least that \
+                                database state (read-your-writes across replicas). Omit it to read from any replica. \
+                                Anything but hex groups separated by `-` is a 400 problem.",
+                "schema": {"type": "string", "pattern": BOOKMARK_PATTERN, "maxLength": 256}
+            }}),
+        );
+        components.insert(
             "responses".into(),
             json!({
-                "Malformed": problem("Malformed JSON, or a bad cursor"),
+                "Malformed": problem("Malformed JSON, a bad cursor, or a malformed X-D1-Bookmark"),
                 "Unauthenticated": problem("Missing, invalid or expired credentials"),
                 "PayloadTooLarge": problem("Body over 64 KiB"),
                 "UnsupportedMediaType": problem("Body is not application/json"),
@@ -160,9 +178,33 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
                 .get("parameters")
                 .and_then(Value::as_array)
                 .is_some_and(|ps| ps.iter().any(|p| p.get("in").and_then(Value::as_str) == Some("query")));
+            if let Some(params) = op
+                .as_object_mut()
+                .map(|o| o.entry("parameters").or_insert_with(|| json!([])))
+                .and_then(Value::as_array_mut)
+            {
+                params.push(json!({"$ref": "#/components/parameters/X-D1-Bookmark"}));
+            }
             let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
                 continue;
             };
+            for (code, response) in responses.iter_mut() {
+                if !code.starts_with('2') {
+                    continue;
+                }
+                if let Some(r) = response.as_object_mut() {
+                    if let Some(h) = r
+                        .entry("headers")
+                        .or_insert_with(|| json!({}))
+                        .as_object_mut()
+                    {
+                        h.insert(
+                            "X-D1-Bookmark".into(),
+                            json!({"$ref": "#/components/headers/X-D1-Bookmark"}),
+                        );
+                    }
+                }
+            }
             let mut add = |code: &str, name: &str| {
                 responses
                     .entry(code.to_owned())
@@ -181,6 +223,7 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
                 add("400", "Malformed");
                 add("422", "Validation");
             }
+            add("400", "Malformed");
             add("429", "RateLimited");
             add("500", "Internal");
             add("503", "Unavailable");

@@ -1,6 +1,6 @@
 //! Routes of the Projects, members and Activity sections.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::Json;
 use http::{HeaderMap, StatusCode};
@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::conditional::{created, finish, if_match, resource, Idempotency, Start};
 use super::extract::{AuthUser, JsonBody};
 use super::pagination::{page_response, ListQuery, Page, Position};
-use super::{ApiError, AppState, FieldError};
+use super::{ApiError, Ctx, FieldError};
 use crate::domain::project::{parse_description, parse_name, Role};
 use crate::domain::user::Email;
 use crate::domain::Errors;
@@ -92,7 +92,7 @@ pub struct UpdateMemberRequest {
         (status = 422, description = "Invalid fields, or Idempotency-Key reused with another body", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_project(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     idem: Idempotency,
     JsonBody(req): JsonBody<CreateProjectRequest>,
@@ -138,7 +138,7 @@ const PROJECT_LIST: &str = "projects";
         (status = 422, description = "Bad parameter", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_projects(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     uri: http::Uri,
 ) -> Result<Response, ApiError> {
@@ -194,7 +194,7 @@ pub async fn list_projects(
         (status = 404, description = "No such project, or not a member", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_project(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -216,7 +216,7 @@ pub async fn get_project(
         (status = 422, description = "Invalid fields", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_project(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -251,7 +251,7 @@ pub async fn update_project(
         (status = 412, description = "Stale If-Match", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_project(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -273,7 +273,7 @@ const MEMBER_LIST: &str = "members";
         (status = 404, description = "No such project, or not a member", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_members(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     Path(id): Path<String>,
     uri: http::Uri,
@@ -308,7 +308,7 @@ pub async fn list_members(
         (status = 422, description = "Invalid fields, or no account with this email", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn add_member(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     Path(id): Path<String>,
     idem: Idempotency,
@@ -347,7 +347,7 @@ pub async fn add_member(
         (status = 422, description = "Invalid role", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_member(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     Path((id, user_id)): Path<(String, String)>,
     JsonBody(req): JsonBody<UpdateMemberRequest>,
@@ -372,7 +372,7 @@ pub async fn update_member(
         (status = 409, description = "The last owner cannot leave", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn remove_member(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     Path((id, user_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
@@ -391,7 +391,7 @@ pub async fn remove_member(
         (status = 404, description = "No such project, or not a member", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_events(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     Path(id): Path<String>,
     uri: http::Uri,

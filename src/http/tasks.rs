@@ -1,6 +1,6 @@
 //! Routes of the Tasks section.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
@@ -10,7 +10,7 @@ use super::conditional::{created, finish, if_match, resource, Idempotency, Start
 use super::extract::{AuthUser, JsonBody};
 use super::pagination::{page_response, ListQuery, Page, Position};
 use super::projects::double_option;
-use super::{ApiError, AppState, FieldError};
+use super::{ApiError, AppState, Ctx, FieldError};
 use crate::domain::task::{parse_description, parse_due_date, parse_labels, parse_title, Priority, Status};
 use crate::domain::Errors;
 use crate::service::tasks::{self, After, AssigneeFilter, Filters, NewTask, Scope, Sort, Task, TaskPatch};
@@ -70,7 +70,7 @@ pub struct UpdateTaskRequest {
         (status = 422, description = "Invalid fields; assignee not a member; key reused", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_task(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     Path(project_id): Path<String>,
     idem: Idempotency,
@@ -247,7 +247,7 @@ async fn list_response(
         (status = 422, description = "Bad filter", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_tasks(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     Path(project_id): Path<String>,
     uri: http::Uri,
@@ -289,7 +289,7 @@ pub async fn list_tasks(
         (status = 422, description = "Bad filter", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_my_tasks(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     uri: http::Uri,
 ) -> Result<Response, ApiError> {
@@ -328,7 +328,7 @@ pub async fn list_my_tasks(
         (status = 404, description = "No such task, or not a member of its project", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_task(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -351,7 +351,7 @@ pub async fn get_task(
         (status = 422, description = "Invalid fields; assignee not a member", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_task(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -402,7 +402,7 @@ pub async fn update_task(
         (status = 412, description = "Stale If-Match", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_task(
-    State(state): State<AppState>,
+    Ctx(state): Ctx,
     user: AuthUser,
     Path(id): Path<String>,
     headers: HeaderMap,

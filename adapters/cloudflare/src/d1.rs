@@ -1,29 +1,39 @@
-//! The store port on D1: values and errors translated, `batch` is D1's atomic batch.
+//! The store port on D1: values and errors translated, `batch` is D1's atomic batch, and
+//! each request runs in its own D1 session (read replication with bookmarks).
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use js_sys::{Array, Uint8Array};
-use taskapi::store::StmtResult;
+use taskapi::store::{Consistency, StmtResult};
 use taskapi::{Row, Statement, Store, StoreError, Value};
 use wasm_bindgen::{JsCast, JsValue};
 use worker::send::{SendFuture, SendWrapper};
-use worker::{D1Database, D1PreparedStatement};
+use worker::{D1Database, D1DatabaseSession, D1PreparedStatement};
 
-/// D1 behind the store port. Workers run one thread per isolate, so the JS handle may be
-/// shared as `Send + Sync` (that is what `SendWrapper` asserts).
+/// D1 behind the store port: the database binding (per isolate), or one request's session
+/// of it. Workers run one thread per isolate, so the JS handles may be shared as
+/// `Send + Sync` (that is what `SendWrapper` asserts).
 pub struct D1Store {
     db: SendWrapper<D1Database>,
+    session: Option<SendWrapper<D1DatabaseSession>>,
 }
 
 impl D1Store {
     pub fn new(db: D1Database) -> Self {
         Self {
             db: SendWrapper::new(db),
+            session: None,
         }
     }
 
     fn prepare(&self, stmt: &Statement) -> Result<D1PreparedStatement, StoreError> {
         let params: Vec<JsValue> = stmt.params.iter().map(to_js).collect();
-        self.db.prepare(stmt.sql.as_ref()).bind(&params).map_err(err)
+        let prepared = match &self.session {
+            Some(session) => session.prepare(stmt.sql.as_ref()),
+            None => self.db.prepare(stmt.sql.as_ref()),
+        };
+        prepared.bind(&params).map_err(err)
     }
 }
 
@@ -104,7 +114,11 @@ impl Store for D1Store {
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError> {
         SendFuture::new(async move {
             let prepared = stmts.iter().map(|s| self.prepare(s)).collect::<Result<Vec<_>, _>>()?;
-            let results = self.db.batch(prepared).await.map_err(err)?;
+            let results = match &self.session {
+                Some(session) => session.batch(prepared).await,
+                None => self.db.batch(prepared).await,
+            }
+            .map_err(err)?;
             let mut out = Vec::with_capacity(results.len());
             for r in &results {
                 if let Some(e) = r.error() {
@@ -118,6 +132,27 @@ impl Store for D1Store {
             Ok(out)
         })
         .await
+    }
+
+    /// A D1 session per request: `first-primary` for writes, `first-unconstrained` for
+    /// reads, or anchored at the client's bookmark. Queries of one session are
+    /// sequentially consistent, wherever they run.
+    fn session(&self, consistency: Consistency<'_>) -> Result<Option<Arc<dyn Store>>, StoreError> {
+        let anchor = match consistency {
+            Consistency::Primary => "first-primary",
+            Consistency::AnyReplica => "first-unconstrained",
+            Consistency::After(bookmark) => bookmark,
+        };
+        let session = self.db.with_session(Some(anchor)).map_err(err)?;
+        Ok(Some(Arc::new(D1Store {
+            // Another handle to the same binding (the JS object is shared, not copied).
+            db: SendWrapper::new(AsRef::<JsValue>::as_ref(&*self.db).clone().unchecked_into()),
+            session: Some(SendWrapper::new(session)),
+        })))
+    }
+
+    fn bookmark(&self) -> Option<String> {
+        self.session.as_ref().and_then(|s| s.get_bookmark().ok().flatten())
     }
 }
 

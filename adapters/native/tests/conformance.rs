@@ -41,7 +41,7 @@ fn start_native_host(config: Vec<(&'static str, String)>) -> String {
 #[test]
 fn the_native_host_passes_the_conformance_suite() {
     let base = start_native_host(conformance::fixtures::host_config());
-    let report = conformance::run(&base, "native", conformance::Suite::Main, None);
+    let report = conformance::run(&base, "native", conformance::Suite::Main, None, false);
     assert!(report.passed > 0, "no checks ran");
     assert!(report.failures.is_empty(), "failed checks: {:#?}", report.failures);
 }
@@ -49,7 +49,7 @@ fn the_native_host_passes_the_conformance_suite() {
 #[test]
 fn the_native_host_enforces_the_rate_limits() {
     let base = start_native_host(conformance::fixtures::limited_host_config());
-    let report = conformance::run(&base, "native-ratelimit", conformance::Suite::RateLimits, None);
+    let report = conformance::run(&base, "native-ratelimit", conformance::Suite::RateLimits, None, false);
     assert!(report.passed > 0, "no checks ran");
     assert!(report.failures.is_empty(), "failed checks: {:#?}", report.failures);
 }

@@ -36,6 +36,9 @@ impl Resp {
 pub struct Client {
     base: String,
     agent: ureq::Agent,
+    /// The host runs each request in a D1 session and answers `X-D1-Bookmark`
+    /// (Workers); other hosts have one database and must not.
+    pub d1_sessions: bool,
 }
 
 impl Client {
@@ -48,6 +51,7 @@ impl Client {
         Self {
             base: base_url.trim_end_matches('/').to_owned(),
             agent: ureq::Agent::new_with_config(config),
+            d1_sessions: false,
         }
     }
 

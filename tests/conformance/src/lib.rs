@@ -70,8 +70,10 @@ pub enum Suite {
 
 /// Runs the suite's checks (narrowed to names containing `filter`) against `base_url`,
 /// printing one line per check.
-pub fn run(base_url: &str, host: &str, suite: Suite, filter: Option<&str>) -> Report {
-    let client = Client::new(base_url);
+/// `d1_sessions`: the host answers `X-D1-Bookmark` (see [`Client::d1_sessions`]).
+pub fn run(base_url: &str, host: &str, suite: Suite, filter: Option<&str>, d1_sessions: bool) -> Report {
+    let mut client = Client::new(base_url);
+    client.d1_sessions = d1_sessions;
     let mut report = Report::default();
     for (name, check) in all_checks() {
         if filter.is_some_and(|f| !name.contains(f)) || name.starts_with("ratelimit_") != (suite == Suite::RateLimits) {

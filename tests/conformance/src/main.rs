@@ -1,5 +1,6 @@
-//! `conformance --base-url URL [--host NAME] [--rate-limited] [--filter TEXT]`: runs the
-//! suite against a running host; exits non-zero when any check fails.
+//! `conformance --base-url URL [--host NAME] [--rate-limited] [--d1-sessions] [--filter TEXT]`:
+//! runs the suite against a running host; exits non-zero when any check fails.
+//! `--d1-sessions` says the host answers `X-D1-Bookmark` (the Workers host).
 //! `conformance --print-config [--rate-limited]` prints the configuration a host under
 //! test must run with.
 
@@ -30,11 +31,12 @@ fn main() {
         conformance::Suite::Main
     };
     let Some(base) = arg(&args, "--base-url") else {
-        eprintln!("usage: conformance --base-url URL [--host NAME] [--rate-limited] [--filter TEXT]");
+        eprintln!("usage: conformance --base-url URL [--host NAME] [--rate-limited] [--d1-sessions] [--filter TEXT]");
         std::process::exit(2);
     };
     let host = arg(&args, "--host").unwrap_or_else(|| "host".into());
-    let report = conformance::run(&base, &host, suite, arg(&args, "--filter").as_deref());
+    let d1_sessions = args.iter().any(|a| a == "--d1-sessions");
+    let report = conformance::run(&base, &host, suite, arg(&args, "--filter").as_deref(), d1_sessions);
     if report.failed() > 0 || report.passed == 0 {
         std::process::exit(1);
     }

@@ -5,6 +5,7 @@ mod operations;
 pub mod projects;
 mod ratelimit;
 mod reliability;
+mod replicas;
 mod tasks;
 
 use crate::{Check, Resp};
@@ -16,6 +17,7 @@ pub fn all() -> Vec<(&'static str, Check)> {
     v.extend(projects::checks());
     v.extend(tasks::checks());
     v.extend(reliability::checks());
+    v.extend(replicas::checks());
     v.extend(ratelimit::checks());
     v
 }
