@@ -307,11 +307,7 @@ const API_KEY_LIST: &str = "api-keys";
         (status = 403, description = "API keys cannot manage API keys", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad limit or unknown parameter", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list_api_keys(
-    Ctx(state): Ctx,
-    user: SessionUser,
-    uri: http::Uri,
-) -> Result<Response, ApiError> {
+pub async fn list_api_keys(Ctx(state): Ctx, user: SessionUser, uri: http::Uri) -> Result<Response, ApiError> {
     let q = ListQuery::parse(&uri, &[])?;
     let codec = &state.ports.settings.cursor_codec;
     let after = q.cursor.as_deref().map(|c| codec.decode(c, API_KEY_LIST)).transpose()?;

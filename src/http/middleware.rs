@@ -28,7 +28,8 @@ pub const X_D1_BOOKMARK: HeaderName = HeaderName::from_static("x-d1-bookmark");
 pub fn valid_bookmark(s: &str) -> bool {
     (1..=256).contains(&s.len())
         && s.split('-').count() <= 8
-        && s.split('-').all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && s.split('-')
+            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The id of the current request, available to handlers as an extension.
@@ -300,7 +301,18 @@ mod tests {
             assert!(valid_bookmark(good), "{good}");
         }
         let long = "a".repeat(257);
-        for bad in ["", "-", "a-", "-a", "a--b", "g", "0 1", "0-1-2-3-4-5-6-7-8", long.as_str(), "é"] {
+        for bad in [
+            "",
+            "-",
+            "a-",
+            "-a",
+            "a--b",
+            "g",
+            "0 1",
+            "0-1-2-3-4-5-6-7-8",
+            long.as_str(),
+            "é",
+        ] {
             assert!(!valid_bookmark(bad), "{bad}");
         }
     }

@@ -193,11 +193,7 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
                     continue;
                 }
                 if let Some(r) = response.as_object_mut() {
-                    if let Some(h) = r
-                        .entry("headers")
-                        .or_insert_with(|| json!({}))
-                        .as_object_mut()
-                    {
+                    if let Some(h) = r.entry("headers").or_insert_with(|| json!({})).as_object_mut() {
                         h.insert(
                             "X-D1-Bookmark".into(),
                             json!({"$ref": "#/components/headers/X-D1-Bookmark"}),

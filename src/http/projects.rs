@@ -137,11 +137,7 @@ const PROJECT_LIST: &str = "projects";
         (status = 401, description = "Not authenticated", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list_projects(
-    Ctx(state): Ctx,
-    user: AuthUser,
-    uri: http::Uri,
-) -> Result<Response, ApiError> {
+pub async fn list_projects(Ctx(state): Ctx, user: AuthUser, uri: http::Uri) -> Result<Response, ApiError> {
     let q = ListQuery::parse(&uri, &["q", "archived"])?;
     let archived = match q.param("archived") {
         None => None,

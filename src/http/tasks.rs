@@ -288,11 +288,7 @@ pub async fn list_tasks(
         (status = 400, description = "Bad cursor", body = crate::http::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad filter", body = crate::http::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list_my_tasks(
-    Ctx(state): Ctx,
-    user: AuthUser,
-    uri: http::Uri,
-) -> Result<Response, ApiError> {
+pub async fn list_my_tasks(Ctx(state): Ctx, user: AuthUser, uri: http::Uri) -> Result<Response, ApiError> {
     let q = ListQuery::parse(
         &uri,
         &["status", "priority", "label", "due_before", "due_after", "q", "sort"],

@@ -13,7 +13,10 @@ pub fn checks() -> Vec<(&'static str, Check)> {
             "d1_bookmarks_round_trip_and_give_read_your_writes",
             d1_bookmarks_round_trip_and_give_read_your_writes,
         ),
-        ("a_malformed_bookmark_is_a_400_problem", a_malformed_bookmark_is_a_400_problem),
+        (
+            "a_malformed_bookmark_is_a_400_problem",
+            a_malformed_bookmark_is_a_400_problem,
+        ),
     ]
 }
 
@@ -23,7 +26,9 @@ fn bookmark(res: &Resp, what: &str) -> Result<String, String> {
         .header("x-d1-bookmark")
         .ok_or_else(|| format!("{what}: no X-D1-Bookmark on a {} response", res.status))?;
     ensure!(
-        !b.is_empty() && b.split('-').all(|g| !g.is_empty() && g.bytes().all(|c| c.is_ascii_hexdigit())),
+        !b.is_empty()
+            && b.split('-')
+                .all(|g| !g.is_empty() && g.bytes().all(|c| c.is_ascii_hexdigit())),
         "{what}: X-D1-Bookmark {b:?} is not a D1 bookmark"
     );
     Ok(b.to_owned())
@@ -36,11 +41,17 @@ fn d1_bookmarks_round_trip_and_give_read_your_writes(c: &Client) -> Result<(), S
         // One database: no bookmark is handed out, and a sent one changes nothing.
         let res = c.authed("GET", "/v1/me", &bearer)?;
         ensure_eq!(res.status, 200, "GET /v1/me");
-        ensure!(res.header("x-d1-bookmark").is_none(), "a host without replicas answered a bookmark");
+        ensure!(
+            res.header("x-d1-bookmark").is_none(),
+            "a host without replicas answered a bookmark"
+        );
         let res = c.send(
             "GET",
             "/v1/me",
-            &[("Authorization", &bearer), ("X-D1-Bookmark", "00000000-00000001-00000000-00")],
+            &[
+                ("Authorization", &bearer),
+                ("X-D1-Bookmark", "00000000-00000001-00000000-00"),
+            ],
             None,
         )?;
         ensure_eq!(res.status, 200, "GET /v1/me with a bookmark");
@@ -56,7 +67,10 @@ fn d1_bookmarks_round_trip_and_give_read_your_writes(c: &Client) -> Result<(), S
     let res = c.post_json("/v1/projects", &json!({"name": "Replicated"}), Some(&bearer))?;
     ensure_eq!(res.status, 201, "create project");
     let b1 = bookmark(&res, "POST /v1/projects")?;
-    ensure!(b1 > b0, "the write's bookmark {b1:?} is not past the earlier read's {b0:?}");
+    ensure!(
+        b1 > b0,
+        "the write's bookmark {b1:?} is not past the earlier read's {b0:?}"
+    );
     let project = res.json()?["id"].as_str().unwrap_or_default().to_owned();
 
     // Reading with the write's bookmark sees the write, and the position never goes back.
@@ -106,8 +120,15 @@ fn d1_bookmarks_round_trip_and_give_read_your_writes(c: &Client) -> Result<(), S
     ensure_eq!(res.status, 200, "list tasks with the PATCH's bookmark");
     let items = res.json()?["data"].clone();
     ensure_eq!(items[0]["title"], json!("second"), "the listed task after the PATCH");
-    ensure_eq!(items[0]["status"], json!("in_progress"), "the listed task's status after the PATCH");
-    ensure!(bookmark(&res, "list")? >= b4, "the list answered a bookmark older than the PATCH's");
+    ensure_eq!(
+        items[0]["status"],
+        json!("in_progress"),
+        "the listed task's status after the PATCH"
+    );
+    ensure!(
+        bookmark(&res, "list")? >= b4,
+        "the list answered a bookmark older than the PATCH's"
+    );
 
     // A failed write (412) leaves the position where it was.
     let res = c.send(
@@ -123,14 +144,23 @@ fn d1_bookmarks_round_trip_and_give_read_your_writes(c: &Client) -> Result<(), S
     )?;
     ensure_eq!(res.status, 412, "PATCH with a stale ETag");
     if let Some(b5) = res.header("x-d1-bookmark") {
-        ensure!(b5 >= b4.as_str(), "a refused write moved the bookmark back: {b5:?} < {b4:?}");
+        ensure!(
+            b5 >= b4.as_str(),
+            "a refused write moved the bookmark back: {b5:?} < {b4:?}"
+        );
     }
     Ok(())
 }
 
 fn a_malformed_bookmark_is_a_400_problem(c: &Client) -> Result<(), String> {
     let user = c.register("badbookmark")?;
-    for bad in ["not a bookmark", "zzzz-0000", "0000--0000", &"a".repeat(300), "0-1-2-3-4-5-6-7-8"] {
+    for bad in [
+        "not a bookmark",
+        "zzzz-0000",
+        "0000--0000",
+        &"a".repeat(300),
+        "0-1-2-3-4-5-6-7-8",
+    ] {
         let res = c.send(
             "GET",
             "/v1/me",
