@@ -12,6 +12,7 @@ export CLOUDFLARE_CF_FETCH_ENABLED=false
 export NO_UPDATE_NOTIFIER=1
 
 WORKER_BUILD_VERSION="0.8.7"
+WASM_PACK_VERSION="0.15.1"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -32,6 +33,10 @@ ensure_cargo_tools() {
   if [[ "$(worker-build --version 2>/dev/null || true)" != *"$WORKER_BUILD_VERSION"* ]]; then
     log "installing worker-build $WORKER_BUILD_VERSION (several minutes, once)"
     cargo install worker-build --version "=$WORKER_BUILD_VERSION" --locked
+  fi
+  if [[ "$(wasm-pack --version 2>/dev/null || true)" != *"$WASM_PACK_VERSION"* ]]; then
+    log "installing wasm-pack $WASM_PACK_VERSION (a few minutes, once)"
+    cargo install wasm-pack --version "=$WASM_PACK_VERSION" --locked
   fi
   local wb
   wb="$(wasm_bindgen_version)"
@@ -92,6 +97,22 @@ HEADERS
     WASM_BINDGEN_BIN="$(command -v wasm-bindgen)" \
     WASM_OPT_BIN="$ROOT/node_modules/binaryen/bin/wasm-opt" \
     worker-build --release)
+}
+
+# The client validation package (packages/validate) for browsers and Node, with
+# wasm-pack: its wasm-bindgen is the pinned CLI above (--mode no-install: nothing is
+# downloaded), and wasm-opt is binaryen's from npm, as for the worker.
+VALIDATE_PKG="$ROOT/packages/validate/pkg"
+build_validate_package() {
+  log "building the validation package (wasm-pack, --target web and --target nodejs)"
+  local target
+  for target in web nodejs; do
+    wasm-pack --quiet build packages/validate --release --target "$target" --mode no-install \
+      --out-dir "$VALIDATE_PKG/${target/nodejs/node}" --out-name taskapi_validate
+    "$ROOT/node_modules/binaryen/bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+      --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      "$VALIDATE_PKG/${target/nodejs/node}/taskapi_validate_bg.wasm" -o "$VALIDATE_PKG/${target/nodejs/node}/taskapi_validate_bg.wasm"
+  done
 }
 
 SPIN_COMPONENT() { echo "$CARGO_TARGET_DIR/wasm32-wasip2/release/taskapi_spin.wasm"; }

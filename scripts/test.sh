@@ -27,6 +27,7 @@ cargo fmt --all --check
 log "cargo clippy (native, and each adapter on its wasm target)"
 cargo clippy --workspace --all-targets -q -- -D warnings
 cargo clippy -p taskapi-cloudflare --target wasm32-unknown-unknown -q -- -D warnings
+cargo clippy -p taskapi-validate --target wasm32-unknown-unknown -q -- -D warnings
 cargo clippy -p taskapi-spin --target wasm32-wasip2 -q -- -D warnings
 
 log "cargo test (core unit tests, native host in-process + conformance)"
@@ -53,6 +54,8 @@ cargo build -q -p conformance
 build_worker
 build_spin_component
 build_spin_host
+build_validate_package
+record_cmd "validation package types (tsc --strict)" npx tsc -p tests/validate/tsconfig.json
 
 # Deploy readiness without network: wrangler's dry run for every environment, and the
 # deployment files parse.
@@ -144,6 +147,10 @@ run_schemathesis workers "http://127.0.0.1:$WPORT"
 run_schemathesis spin "http://127.0.0.1:$SPORT"
 for h in workers spin; do
   port="$WPORT"; [[ $h == spin ]] && port="$SPORT"
+  log "the validation package and $h give the same verdicts"
+  record_cmd "validation package = server[$h]" env BASE_URL="http://127.0.0.1:$port" \
+    PKG_NODE="$VALIDATE_PKG/node" PKG_WEB="$VALIDATE_PKG/web" node --test "$ROOT/tests/validate/"
+  grep -h "bodies:" "$LOGS/validation package = server[$h].log" | sed "s/^/  /" || true
   log "the /docs page in Chromium against $h"
   record_cmd "docs-page[$h]" env BASE_URL="http://127.0.0.1:$port" SCREENSHOT="$LOGS/docs-$h.png" \
     node --test "$ROOT/tests/docs/"

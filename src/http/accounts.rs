@@ -28,6 +28,21 @@ pub struct RegisterRequest {
     pub name: String,
 }
 
+impl RegisterRequest {
+    /// The contract's field rules, as the server applies them (also exported to clients
+    /// by the `taskapi-validate` wasm package).
+    ///
+    /// # Errors
+    /// `Validation` with every failing field.
+    pub fn validate(&self) -> Result<(Email, Password, String), ApiError> {
+        let mut errs = Errors::default();
+        let email = errs.check(Email::parse("email", &self.email));
+        let password = errs.check(Password::parse("password", &self.password));
+        let name = errs.check(parse_name("name", &self.name));
+        errs.finish(email.zip(password).zip(name).map(|((e, p), n)| (e, p, n)))
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RegisterResponse {
     #[serde(flatten)]
@@ -57,12 +72,34 @@ pub struct UpdateMeRequest {
     pub name: String,
 }
 
+impl UpdateMeRequest {
+    /// # Errors
+    /// `Validation` when the name breaks its rules.
+    pub fn validate(&self) -> Result<String, ApiError> {
+        let mut errs = Errors::default();
+        let name = errs.check(parse_name("name", &self.name));
+        errs.finish(name)
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     #[schema(min_length = 10, max_length = 128)]
     pub new_password: String,
+}
+
+impl ChangePasswordRequest {
+    /// The new password's rules (the current one is checked against the account).
+    ///
+    /// # Errors
+    /// `Validation` when the new password breaks its rules.
+    pub fn validate(&self) -> Result<Password, ApiError> {
+        let mut errs = Errors::default();
+        let new = errs.check(Password::parse("new_password", &self.new_password));
+        errs.finish(new)
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -78,6 +115,45 @@ pub struct CreateApiKeyRequest {
     #[schema(example = 90, minimum = 1, maximum = 365)]
     #[serde(default, deserialize_with = "super::projects::integer")]
     pub expires_in_days: Option<i64>,
+}
+
+impl CreateApiKeyRequest {
+    /// The name and the scopes (deduplicated, sorted); `expires_in_days` within 1–365.
+    ///
+    /// # Errors
+    /// `Validation` with every failing field.
+    pub fn validate(&self) -> Result<(String, Vec<String>), ApiError> {
+        let mut errs = Errors::default();
+        let name = errs.check(text("name", crate::domain::trim_line(&self.name), 1, 100, false));
+        let mut scopes: Vec<String> = Vec::new();
+        if self.scopes.is_empty() {
+            errs.0.push(super::FieldError::new(
+                "scopes",
+                "required",
+                "needs at least one of `read`, `write`",
+            ));
+        }
+        for (i, s) in self.scopes.iter().enumerate() {
+            if s != "read" && s != "write" {
+                errs.0.push(super::FieldError::new(
+                    format!("scopes[{i}]"),
+                    "invalid",
+                    "must be `read` or `write`",
+                ));
+            } else if !scopes.contains(s) {
+                scopes.push(s.clone());
+            }
+        }
+        scopes.sort();
+        if self.expires_in_days.is_some_and(|d| !(1..=365).contains(&d)) {
+            errs.0.push(super::FieldError::new(
+                "expires_in_days",
+                "out_of_range",
+                "must be from 1 to 365",
+            ));
+        }
+        errs.finish(name.map(|n| (n, scopes)))
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -107,11 +183,7 @@ pub async fn register(
     _limit: AuthIpLimit,
     JsonBody(req): JsonBody<RegisterRequest>,
 ) -> Result<Response, ApiError> {
-    let mut errs = Errors::default();
-    let email = errs.check(Email::parse("email", &req.email));
-    let password = errs.check(Password::parse("password", &req.password));
-    let name = errs.check(parse_name("name", &req.name));
-    let (email, password, name) = errs.finish(email.zip(password).zip(name).map(|((e, p), n)| (e, p, n)))?;
+    let (email, password, name) = req.validate()?;
     let (user, tokens) = accounts::register(&state.ports, email, password, name).await?;
     Ok((StatusCode::CREATED, Json(RegisterResponse { tokens, user })).into_response())
 }
@@ -205,9 +277,7 @@ pub async fn update_me(
     user: AuthUser,
     JsonBody(req): JsonBody<UpdateMeRequest>,
 ) -> Result<Json<User>, ApiError> {
-    let mut errs = Errors::default();
-    let name = errs.check(parse_name("name", &req.name));
-    let name = errs.finish(name)?;
+    let name = req.validate()?;
     accounts::rename(&state.ports, &user.user_id, name).await.map(Json)
 }
 
@@ -226,9 +296,7 @@ pub async fn change_password(
     user: SessionUser,
     JsonBody(req): JsonBody<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let mut errs = Errors::default();
-    let new = errs.check(Password::parse("new_password", &req.new_password));
-    let new = errs.finish(new)?;
+    let new = req.validate()?;
     accounts::change_password(&state.ports, &user.user_id, &user.sid, &req.current_password, new).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -249,36 +317,7 @@ pub async fn create_api_key(
     user: SessionUser,
     JsonBody(req): JsonBody<CreateApiKeyRequest>,
 ) -> Result<Response, ApiError> {
-    let mut errs = Errors::default();
-    let name = errs.check(text("name", crate::domain::trim_line(&req.name), 1, 100, false));
-    let mut scopes: Vec<String> = Vec::new();
-    if req.scopes.is_empty() {
-        errs.0.push(super::FieldError::new(
-            "scopes",
-            "required",
-            "needs at least one of `read`, `write`",
-        ));
-    }
-    for (i, s) in req.scopes.iter().enumerate() {
-        if s != "read" && s != "write" {
-            errs.0.push(super::FieldError::new(
-                format!("scopes[{i}]"),
-                "invalid",
-                "must be `read` or `write`",
-            ));
-        } else if !scopes.contains(s) {
-            scopes.push(s.clone());
-        }
-    }
-    scopes.sort();
-    if req.expires_in_days.is_some_and(|d| !(1..=365).contains(&d)) {
-        errs.0.push(super::FieldError::new(
-            "expires_in_days",
-            "out_of_range",
-            "must be from 1 to 365",
-        ));
-    }
-    let name = errs.finish(name)?;
+    let (name, scopes) = req.validate()?;
     let (api_key, key) =
         accounts::create_api_key(&state.ports, &user.user_id, name, scopes, req.expires_in_days).await?;
     let location = format!("/v1/api-keys/{}", api_key.id);

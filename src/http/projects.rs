@@ -53,6 +53,20 @@ pub struct CreateProjectRequest {
     pub description: Option<String>,
 }
 
+impl CreateProjectRequest {
+    /// # Errors
+    /// `Validation` with every failing field.
+    pub fn validate(&self) -> Result<(String, Option<String>), ApiError> {
+        let mut errs = Errors::default();
+        let name = errs.check(parse_name("name", &self.name));
+        let description = match &self.description {
+            Some(d) => errs.check(parse_description("description", d)).map(Some),
+            None => Some(None),
+        };
+        errs.finish(name.zip(description))
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProjectRequest {
@@ -61,6 +75,27 @@ pub struct UpdateProjectRequest {
     #[serde(default, deserialize_with = "double_option")]
     pub description: Option<Option<String>>,
     pub archived: Option<bool>,
+}
+
+impl UpdateProjectRequest {
+    /// # Errors
+    /// `Validation` with every failing field.
+    pub fn validate(&self) -> Result<ProjectPatch, ApiError> {
+        let mut errs = Errors::default();
+        let name = self.name.as_deref().map(|n| errs.check(parse_name("name", n)));
+        let description = self
+            .description
+            .as_ref()
+            .map(|d| d.as_deref().map(|d| errs.check(parse_description("description", d))));
+        if !errs.0.is_empty() {
+            return Err(ApiError::Validation(errs.0));
+        }
+        Ok(ProjectPatch {
+            name: name.flatten(),
+            description: description.map(|d| d.flatten()),
+            archived: self.archived,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -72,11 +107,32 @@ pub struct AddMemberRequest {
     pub role: String,
 }
 
+impl AddMemberRequest {
+    /// # Errors
+    /// `Validation` with every failing field.
+    pub fn validate(&self) -> Result<(Email, Role), ApiError> {
+        let mut errs = Errors::default();
+        let email = errs.check(Email::parse("email", &self.email));
+        let role = errs.check(Role::parse("role", &self.role));
+        errs.finish(email.zip(role))
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMemberRequest {
     #[schema(example = "admin")]
     pub role: String,
+}
+
+impl UpdateMemberRequest {
+    /// # Errors
+    /// `Validation` when the role is not one of the four.
+    pub fn validate(&self) -> Result<Role, ApiError> {
+        let mut errs = Errors::default();
+        let role = errs.check(Role::parse("role", &self.role));
+        errs.finish(role)
+    }
 }
 
 /// Create a project; the caller becomes its owner.
@@ -97,13 +153,7 @@ pub async fn create_project(
     idem: Idempotency,
     JsonBody(req): JsonBody<CreateProjectRequest>,
 ) -> Result<Response, ApiError> {
-    let mut errs = Errors::default();
-    let name = errs.check(parse_name("name", &req.name));
-    let description = match &req.description {
-        Some(d) => errs.check(parse_description("description", d)).map(Some),
-        None => Some(None),
-    };
-    let (name, description) = errs.finish(name.zip(description))?;
+    let (name, description) = req.validate()?;
     let reservation = match idem.start(&state).await? {
         Start::Replay(res) => return Ok(res),
         Start::Proceed(r) => r,
@@ -218,20 +268,7 @@ pub async fn update_project(
     headers: HeaderMap,
     JsonBody(req): JsonBody<UpdateProjectRequest>,
 ) -> Result<Response, ApiError> {
-    let mut errs = Errors::default();
-    let name = req.name.as_deref().map(|n| errs.check(parse_name("name", n)));
-    let description = req
-        .description
-        .as_ref()
-        .map(|d| d.as_deref().map(|d| errs.check(parse_description("description", d))));
-    if !errs.0.is_empty() {
-        return Err(ApiError::Validation(errs.0));
-    }
-    let patch = ProjectPatch {
-        name: name.flatten(),
-        description: description.map(|d| d.flatten()),
-        archived: req.archived,
-    };
+    let patch = req.validate()?;
     let p = projects::update(&state.ports, &user, &id, patch, if_match(&headers).as_deref()).await?;
     Ok(resource(&HeaderMap::new(), &p.etag(), &p))
 }
@@ -310,10 +347,7 @@ pub async fn add_member(
     idem: Idempotency,
     JsonBody(req): JsonBody<AddMemberRequest>,
 ) -> Result<Response, ApiError> {
-    let mut errs = Errors::default();
-    let email = errs.check(Email::parse("email", &req.email));
-    let role = errs.check(Role::parse("role", &req.role));
-    let (email, role) = errs.finish(email.zip(role))?;
+    let (email, role) = req.validate()?;
     let reservation = match idem.start(&state).await? {
         Start::Replay(res) => return Ok(res),
         Start::Proceed(r) => r,
@@ -348,9 +382,7 @@ pub async fn update_member(
     Path((id, user_id)): Path<(String, String)>,
     JsonBody(req): JsonBody<UpdateMemberRequest>,
 ) -> Result<Json<Member>, ApiError> {
-    let mut errs = Errors::default();
-    let role = errs.check(Role::parse("role", &req.role));
-    let role = errs.finish(role)?;
+    let role = req.validate()?;
     projects::change_role(&state.ports, &user, &id, &user_id, role)
         .await
         .map(Json)

@@ -56,6 +56,93 @@ pub struct UpdateTaskRequest {
     pub labels: Option<Vec<String>>,
 }
 
+impl CreateTaskRequest {
+    /// The contract's field rules with the defaults (`todo`, `medium`) applied.
+    ///
+    /// # Errors
+    /// `Validation` with every failing field.
+    pub fn validate(&self) -> Result<NewTask, ApiError> {
+        let mut errs = Errors::default();
+        let title = errs.check(parse_title("title", &self.title));
+        let description = errs.check(parse_description(
+            "description",
+            self.description.as_deref().unwrap_or_default(),
+        ));
+        let status = self
+            .status
+            .as_deref()
+            .map_or(Some(Status::Todo), |s| errs.check(Status::parse("status", s)));
+        let priority = self
+            .priority
+            .as_deref()
+            .map_or(Some(Priority::Medium), |s| errs.check(Priority::parse("priority", s)));
+        let due_date = match self.due_date.as_deref() {
+            Some(d) => errs.check(parse_due_date("due_date", d)).map(Some),
+            None => Some(None),
+        };
+        let labels = match parse_labels("labels", self.labels.as_deref().unwrap_or_default()) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                errs.0.extend(e);
+                None
+            }
+        };
+        let new = (|| {
+            Some(NewTask {
+                title: title?,
+                description: description?,
+                status: status?,
+                priority: priority?,
+                assignee_id: self.assignee_id.clone(),
+                due_date: due_date?,
+                labels: labels?,
+            })
+        })();
+        errs.finish(new)
+    }
+}
+
+impl UpdateTaskRequest {
+    /// The fields' rules. Whether a status move is allowed depends on the task's
+    /// current status: [`Status::transition`].
+    ///
+    /// # Errors
+    /// `Validation` with every failing field.
+    pub fn validate(&self) -> Result<TaskPatch, ApiError> {
+        let mut errs = Errors::default();
+        let mut patch = TaskPatch::default();
+        if let Some(t) = &self.title {
+            patch.title = errs.check(parse_title("title", t));
+        }
+        if let Some(d) = &self.description {
+            patch.description = errs.check(parse_description("description", d));
+        }
+        if let Some(s) = &self.status {
+            patch.status = errs.check(Status::parse("status", s));
+        }
+        if let Some(p) = &self.priority {
+            patch.priority = errs.check(Priority::parse("priority", p));
+        }
+        patch.assignee_id = self.assignee_id.clone();
+        if let Some(d) = &self.due_date {
+            patch.due_date = match d {
+                None => Some(None),
+                Some(d) => errs.check(parse_due_date("due_date", d)).map(Some),
+            };
+        }
+        if let Some(l) = &self.labels {
+            match parse_labels("labels", l) {
+                Ok(l) => patch.labels = Some(l),
+                Err(e) => errs.0.extend(e),
+            }
+        }
+        if !errs.0.is_empty() {
+            return Err(ApiError::Validation(errs.0));
+        }
+        Ok(patch)
+    }
+}
+
 /// Create a task in a project (member).
 #[utoipa::path(post, path = "/v1/projects/{id}/tasks", tag = "tasks", operation_id = "createTask",
     security(("accessToken" = []), ("apiKey" = ["write"])),
@@ -76,43 +163,7 @@ pub async fn create_task(
     idem: Idempotency,
     JsonBody(req): JsonBody<CreateTaskRequest>,
 ) -> Result<Response, ApiError> {
-    let mut errs = Errors::default();
-    let title = errs.check(parse_title("title", &req.title));
-    let description = errs.check(parse_description(
-        "description",
-        req.description.as_deref().unwrap_or_default(),
-    ));
-    let status = req
-        .status
-        .as_deref()
-        .map_or(Some(Status::Todo), |s| errs.check(Status::parse("status", s)));
-    let priority = req
-        .priority
-        .as_deref()
-        .map_or(Some(Priority::Medium), |s| errs.check(Priority::parse("priority", s)));
-    let due_date = match req.due_date.as_deref() {
-        Some(d) => errs.check(parse_due_date("due_date", d)).map(Some),
-        None => Some(None),
-    };
-    let labels = match parse_labels("labels", req.labels.as_deref().unwrap_or_default()) {
-        Ok(l) => Some(l),
-        Err(e) => {
-            errs.0.extend(e);
-            None
-        }
-    };
-    let new = (|| {
-        Some(NewTask {
-            title: title?,
-            description: description?,
-            status: status?,
-            priority: priority?,
-            assignee_id: req.assignee_id.clone(),
-            due_date: due_date?,
-            labels: labels?,
-        })
-    })();
-    let new = errs.finish(new)?;
+    let new = req.validate()?;
     let reservation = match idem.start(&state).await? {
         Start::Replay(res) => return Ok(res),
         Start::Proceed(r) => r,
@@ -353,36 +404,7 @@ pub async fn update_task(
     headers: HeaderMap,
     JsonBody(req): JsonBody<UpdateTaskRequest>,
 ) -> Result<Response, ApiError> {
-    let mut errs = Errors::default();
-    let mut patch = TaskPatch::default();
-    if let Some(t) = &req.title {
-        patch.title = errs.check(parse_title("title", t));
-    }
-    if let Some(d) = &req.description {
-        patch.description = errs.check(parse_description("description", d));
-    }
-    if let Some(s) = &req.status {
-        patch.status = errs.check(Status::parse("status", s));
-    }
-    if let Some(p) = &req.priority {
-        patch.priority = errs.check(Priority::parse("priority", p));
-    }
-    patch.assignee_id = req.assignee_id.clone();
-    if let Some(d) = &req.due_date {
-        patch.due_date = match d {
-            None => Some(None),
-            Some(d) => errs.check(parse_due_date("due_date", d)).map(Some),
-        };
-    }
-    if let Some(l) = &req.labels {
-        match parse_labels("labels", l) {
-            Ok(l) => patch.labels = Some(l),
-            Err(e) => errs.0.extend(e),
-        }
-    }
-    if !errs.0.is_empty() {
-        return Err(ApiError::Validation(errs.0));
-    }
+    let patch = req.validate()?;
     let t = tasks::update(&state.ports, &user, &id, patch, if_match(&headers).as_deref()).await?;
     Ok(resource(&HeaderMap::new(), &t.etag(), &t))
 }
