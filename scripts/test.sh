@@ -116,8 +116,8 @@ run_suite() {
 }
 run_suite workers "$WPORT" --d1-sessions
 run_suite workers-ratelimit "$WLPORT" "--rate-limited --d1-sessions"
-run_suite spin "$SPORT" ""
-run_suite spin-ratelimit "$SLPORT" --rate-limited
+run_suite spin "$SPORT" --panic-body-from-host
+run_suite spin-ratelimit "$SLPORT" "--rate-limited --panic-body-from-host"
 
 # schemathesis (all checks) and the docs page in Chromium, against each main instance.
 # run_schemathesis NAME URL
@@ -168,6 +168,14 @@ else
   echo "  $lines request log lines scanned"
   if (( lines > 100 )); then record "no secrets in host logs" 1 0; else record "no secrets in host logs" 0 1; fi
 fi
+
+# Every injected panic was logged, with the request id the client sent, by each host.
+for h in workers spin; do
+  f="$LOGS/wrangler-dev-$h.log"; [[ $h == spin ]] && f="$LOGS/spin-host-$h.log"
+  n=$(grep -c '"msg":"panic","request_id":"panic-check-' "$f" || true)
+  echo "  $h: $n panics logged with their request id"
+  if (( n >= 3 )); then record "panics logged with request id[$h]" 1 0; else record "panics logged with request id[$h]" 0 1; fi
+done
 
 echo
 echo "Summary"

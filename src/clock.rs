@@ -1,6 +1,9 @@
 //! Time as the API shows it: RFC 3339 UTC with milliseconds, and calendar dates.
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+/// `z` comes from an `i64` of milliseconds divided by 86,400,000 (|z| < 1.1e14), far from
+/// any overflow of the arithmetic below.
+#[allow(clippy::arithmetic_side_effects)]
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
@@ -16,7 +19,9 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m as u32, d as u32)
 }
 
-/// (year, month, day) to days since 1970-01-01.
+/// (year, month, day) to days since 1970-01-01. Callers pass parsed dates (4-digit years,
+/// months 1–12, days 1–31), far from any overflow.
+#[allow(clippy::arithmetic_side_effects)]
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);

@@ -24,9 +24,9 @@ pub fn uuid_v7(clock: &dyn Clock, random: &dyn Random) -> Result<String, RandomE
             let next = if now > last.0 {
                 (now, start)
             } else if last.1 < 0x0fff {
-                (last.0, last.1 + 1)
+                (last.0, last.1.saturating_add(1))
             } else {
-                (last.0 + 1, start)
+                (last.0.saturating_add(1), start)
             };
             *last = next;
             next

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod clock;
 pub mod domain;
+pub mod faults;
 pub mod http;
 pub mod ids;
 pub mod migrations;

@@ -13,7 +13,10 @@ pub struct Quota {
 impl Quota {
     /// Time between requests at the sustained rate (at least 1 ms).
     pub fn emission_interval_ms(self) -> i64 {
-        (self.window_ms / i64::from(self.limit.max(1))).max(1)
+        self.window_ms
+            .checked_div(i64::from(self.limit.max(1)))
+            .unwrap_or(1)
+            .max(1)
     }
 }
 
@@ -37,18 +40,23 @@ pub fn gcra(tat: Option<i64>, now: i64, quota: Quota) -> Decision {
     let window = t.saturating_mul(i64::from(quota.limit.max(1)));
     let base = tat.unwrap_or(now).max(now);
     let new_tat = base.saturating_add(t);
-    let allowed = new_tat - now <= window;
+    let allowed = new_tat.saturating_sub(now) <= window;
     let stored = if allowed { new_tat } else { base };
-    let remaining = if stored - now >= window {
+    let ahead = stored.saturating_sub(now);
+    let remaining = if ahead >= window {
         0
     } else {
-        (window - (stored - now)) / t
+        window.saturating_sub(ahead).checked_div(t).unwrap_or(0)
     };
     Decision {
         allowed,
         remaining: u32::try_from(remaining.max(0)).unwrap_or(0),
-        reset_ms: (stored - now).max(0),
-        retry_after_ms: if allowed { 0 } else { (new_tat - now - window).max(1) },
+        reset_ms: ahead.max(0),
+        retry_after_ms: if allowed {
+            0
+        } else {
+            new_tat.saturating_sub(now).saturating_sub(window).max(1)
+        },
         tat: stored,
     }
 }
@@ -98,13 +106,21 @@ impl Decision {
     pub fn from_state(tat: i64, allowed: bool, now: i64, quota: Quota) -> Decision {
         let t = quota.emission_interval_ms();
         let window = t.saturating_mul(i64::from(quota.limit.max(1)));
-        let ahead = (tat - now).max(0);
-        let remaining = if ahead >= window { 0 } else { (window - ahead) / t };
+        let ahead = tat.saturating_sub(now).max(0);
+        let remaining = if ahead >= window {
+            0
+        } else {
+            window.saturating_sub(ahead).checked_div(t).unwrap_or(0)
+        };
         Decision {
             allowed,
             remaining: u32::try_from(remaining).unwrap_or(0),
             reset_ms: ahead,
-            retry_after_ms: if allowed { 0 } else { (tat + t - now - window).max(1) },
+            retry_after_ms: if allowed {
+                0
+            } else {
+                tat.saturating_add(t).saturating_sub(now).saturating_sub(window).max(1)
+            },
             tat,
         }
     }

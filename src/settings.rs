@@ -44,6 +44,9 @@ pub struct Settings {
     pub rate_limits: Option<RateLimits>,
     /// Take the client address from the last `X-Forwarded-For` entry (behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Honour the `X-Fault-Inject` request header (a panic, or a failing Nth statement),
+    /// for the reliability tests. Refused in production.
+    pub fault_injection: bool,
 }
 
 /// The three rate-limit policies of the contract.
@@ -62,7 +65,7 @@ fn quota(var: &str, value: Option<String>, default: (u32, i64)) -> Result<crate:
     let Some(v) = value else {
         return Ok(crate::ratelimit::Quota {
             limit: default.0,
-            window_ms: default.1 * 1000,
+            window_ms: default.1.saturating_mul(1000),
         });
     };
     let parsed = v
@@ -71,7 +74,7 @@ fn quota(var: &str, value: Option<String>, default: (u32, i64)) -> Result<crate:
     match parsed {
         Some((limit, secs)) if limit >= 1 && (1..=86_400).contains(&secs) => Ok(crate::ratelimit::Quota {
             limit,
-            window_ms: secs * 1000,
+            window_ms: secs.saturating_mul(1000),
         }),
         _ => Err(SettingsError(format!(
             "{var} must look like LIMIT/SECONDS (e.g. 300/60), got `{v}`"
@@ -113,6 +116,7 @@ impl Settings {
         "RATE_LIMIT_LOGIN_FAILURES",
         "RATE_LIMIT_PRINCIPAL",
         "TRUST_FORWARDED_FOR",
+        "FAULT_INJECTION",
     ];
 
     /// Parses settings from a lookup of variable name to value.
@@ -229,6 +233,12 @@ impl Settings {
             None
         };
         let trust_forwarded_for = flag("TRUST_FORWARDED_FOR", false)?;
+        let fault_injection = flag("FAULT_INJECTION", false)?;
+        if fault_injection && environment == "production" {
+            return Err(SettingsError(
+                "FAULT_INJECTION is a test facility and is refused when ENVIRONMENT=production".to_owned(),
+            ));
+        }
         Ok(Settings {
             environment,
             cors_allowed_origins,
@@ -239,6 +249,7 @@ impl Settings {
             cursor_codec,
             rate_limits,
             trust_forwarded_for,
+            fault_injection,
         })
     }
 

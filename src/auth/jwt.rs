@@ -113,7 +113,10 @@ impl JwtConfig {
         claims.validate_expiration(&opts).map_err(|_| TokenError::Expired)?;
         claims.validate_maturity(&opts).map_err(|_| TokenError::NotYetValid)?;
         match claims.issued_at {
-            Some(iat) if iat <= to_datetime(now_ms) + Duration::seconds(self.leeway_secs) => {}
+            Some(iat)
+                if to_datetime(now_ms)
+                    .checked_add_signed(Duration::seconds(self.leeway_secs))
+                    .is_some_and(|limit| iat <= limit) => {}
             _ => return Err(TokenError::IssuedInFuture),
         }
         let c = &claims.custom;

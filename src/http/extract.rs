@@ -105,7 +105,7 @@ const DRAIN_CAP: usize = 1024 * 1024;
 async fn drain(body: &mut axum::body::Body, mut seen: usize) {
     while seen < DRAIN_CAP {
         match body.frame().await {
-            Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len()),
+            Some(Ok(frame)) => seen = seen.saturating_add(frame.data_ref().map_or(0, |d| d.len())),
             _ => break,
         }
     }
@@ -137,8 +137,9 @@ pub async fn buffer_body(req: Request) -> Result<Request, ApiError> {
             return Err(ApiError::Malformed("the request body could not be read".to_owned()));
         };
         if let Ok(data) = frame.into_data() {
-            if bytes.len() + data.len() > MAX_BODY_BYTES {
-                drain(&mut body, bytes.len() + data.len()).await;
+            let total = bytes.len().saturating_add(data.len());
+            if total > MAX_BODY_BYTES {
+                drain(&mut body, total).await;
                 return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
             }
             bytes.extend_from_slice(&data);

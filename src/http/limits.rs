@@ -59,7 +59,7 @@ pub struct Applied {
 }
 
 fn ceil_secs(ms: i64) -> i64 {
-    (ms.max(0) + 999) / 1000
+    ms.max(0).saturating_add(999) / 1000
 }
 
 /// Writes `RateLimit-Policy` and `RateLimit` for the applied policy.

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::problem::{self, ApiError, ProblemMarker};
 use super::{AppState, RequestState};
+use crate::faults::{FailingStore, Fault, X_FAULT_INJECT};
 use crate::ports::Level;
 use crate::store::Consistency;
 
@@ -143,6 +144,13 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
             "X-D1-Bookmark must be a bookmark this API returned (hex groups separated by `-`)".to_owned(),
         )),
     };
+    // Test builds only (FAULT_INJECTION, refused in production): a panic or a failing
+    // statement on request.
+    let fault = match req.headers().get(&X_FAULT_INJECT) {
+        Some(v) if ports.settings.fault_injection => v.to_str().ok().and_then(Fault::parse).map(Some).ok_or(()),
+        _ => Ok(None),
+    };
+    crate::faults::set_current_request(Some(&request_id));
     let mut session = None;
     let mut res = if is_preflight {
         preflight(allowed_origin.is_some())
@@ -151,13 +159,16 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
         // request when a response goes out before its request body was consumed.
         match (super::extract::buffer_body(req).await, bookmark) {
             (Err(e), _) | (Ok(_), Err(e)) => e.into_response(),
+            (Ok(_), Ok(_)) if fault.is_err() => ApiError::Malformed(
+                "X-Fault-Inject must be `panic` or `fail-statement=N` (N from 1 to 10000)".to_owned(),
+            )
+            .into_response(),
             (Ok(mut req), Ok(bookmark)) => {
+                let mut store = None;
                 match ports.store.session(consistency(&method, bookmark.as_deref())) {
-                    Ok(Some(store)) => {
-                        let mut scoped = state.clone();
-                        scoped.ports.store = store.clone();
-                        req.extensions_mut().insert(RequestState(scoped));
-                        session = Some(store);
+                    Ok(Some(s)) => {
+                        session = Some(s.clone());
+                        store = Some(s);
                     }
                     Ok(None) => {}
                     // The plain store reads at the primary: correct, only slower.
@@ -166,6 +177,20 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
                             f.session_error = Some(e.to_string());
                         }
                     }
+                }
+                match fault {
+                    #[allow(clippy::panic)]
+                    Ok(Some(Fault::Panic)) => panic!("injected panic (X-Fault-Inject: panic)"),
+                    Ok(Some(Fault::FailStatement(n))) => {
+                        let inner = store.unwrap_or_else(|| ports.store.clone());
+                        store = Some(Arc::new(FailingStore::new(inner, n)));
+                    }
+                    _ => {}
+                }
+                if let Some(store) = store {
+                    let mut scoped = state.clone();
+                    scoped.ports.store = store;
+                    req.extensions_mut().insert(RequestState(scoped));
                 }
                 next.run(req).await
             }

@@ -129,14 +129,27 @@ pub fn startup_failure(headers: &http::HeaderMap) -> axum::response::Response {
         .filter(|id| middleware::valid_request_id(id))
         .unwrap_or("startup-failure")
         .to_owned();
+    internal_failure(&request_id)
+}
+
+/// The answer of a host that caught a panic of the request it was handling: a 500
+/// problem with the request id the panic was logged with.
+pub fn panic_response() -> axum::response::Response {
+    let request_id = crate::faults::current_request().unwrap_or_else(|| "panic".to_owned());
+    internal_failure(&request_id)
+}
+
+fn internal_failure(request_id: &str) -> axum::response::Response {
     let mut problem = ApiError::Internal(String::new()).to_problem();
-    let mut res = problem::render(&mut problem, &request_id);
-    if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+    let mut res = problem::render(&mut problem, request_id);
+    if let Ok(v) = http::HeaderValue::from_str(request_id) {
         res.headers_mut().insert(middleware::X_REQUEST_ID, v);
     }
     res.headers_mut().insert(
         http::header::X_CONTENT_TYPE_OPTIONS,
         http::HeaderValue::from_static("nosniff"),
     );
+    res.headers_mut()
+        .insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
     res
 }

@@ -72,7 +72,7 @@ fn open_session(ports: &Ports, user_id: &str, now: i64) -> Result<(Vec<Statement
     let sid = uuid_v7(ports.clock.as_ref(), ports.random.as_ref()).map_err(internal)?;
     let refresh = tokens::generate(REFRESH_PREFIX, ports.random.as_ref()).map_err(internal)?;
     let hash = tokens::digest(&refresh);
-    let expires = now + s.refresh_ttl_secs * 1000;
+    let expires = now.saturating_add(s.refresh_ttl_secs.saturating_mul(1000));
     let access = s.jwt.issue(user_id, &sid, now).map_err(internal)?;
     let stmts = vec![
         Statement::new(
@@ -187,7 +187,7 @@ pub async fn login(ports: &Ports, email: &str, password_given: &str) -> Result<T
             .map_err(|e| ApiError::Unavailable(e.to_string()))?;
         if !d.allowed {
             return Err(ApiError::RateLimited {
-                retry_after_secs: u64::try_from((d.retry_after_ms + 999) / 1000).unwrap_or(1),
+                retry_after_secs: u64::try_from(d.retry_after_ms.saturating_add(999) / 1000).unwrap_or(1),
             });
         }
     }
@@ -247,7 +247,7 @@ pub async fn refresh(ports: &Ports, presented: &str) -> Result<TokenResponse, Ap
     let old_hash = tokens::digest(presented);
     let next = tokens::generate(REFRESH_PREFIX, ports.random.as_ref()).map_err(internal)?;
     let new_hash = tokens::digest(&next);
-    let expires = now + ports.settings.refresh_ttl_secs * 1000;
+    let expires = now.saturating_add(ports.settings.refresh_ttl_secs.saturating_mul(1000));
     let results = ports
         .store
         .batch(vec![
@@ -440,8 +440,8 @@ pub async fn create_api_key(
     let now = ports.clock.now_ms();
     let id = uuid_v7(ports.clock.as_ref(), ports.random.as_ref()).map_err(internal)?;
     let key = tokens::generate(API_KEY_PREFIX, ports.random.as_ref()).map_err(internal)?;
-    let prefix: String = key.chars().take(API_KEY_PREFIX.len() + 6).collect();
-    let expires_at = expires_in_days.map(|d| now + d * 86_400_000);
+    let prefix: String = key.chars().take(API_KEY_PREFIX.len().saturating_add(6)).collect();
+    let expires_at = expires_in_days.map(|d| now.saturating_add(d.saturating_mul(86_400_000)));
     ports
         .store
         .execute(Statement::new(

@@ -61,7 +61,7 @@ pub async fn begin(ports: &Ports, principal: &str, key: &str, request_hash: &str
             .execute(Statement::new(
                 "INSERT INTO idempotency_keys (principal_id, key, request_hash, status, headers, body, created_at, expires_at) \
                  VALUES (?1, ?2, ?3, 0, '', '', ?4, ?5) ON CONFLICT (principal_id, key) DO NOTHING",
-                vec![principal.into(), key.into(), request_hash.into(), now.into(), (now + TTL_MS).into()],
+                vec![principal.into(), key.into(), request_hash.into(), now.into(), now.saturating_add(TTL_MS).into()],
             ))
             .await?;
         if reserved == 1 {

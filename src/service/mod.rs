@@ -8,7 +8,7 @@ pub mod tasks;
 
 /// The `LIMIT` of a page query: one row more than the page, to learn whether more follow.
 pub fn fetch_limit(limit: usize) -> crate::store::Value {
-    crate::store::Value::Integer(i64::try_from(limit).unwrap_or(100) + 1)
+    crate::store::Value::Integer(i64::try_from(limit).unwrap_or(100).saturating_add(1))
 }
 
 /// Turns the rows of a page query (fetched with [`fetch_limit`]) into the page's items and

@@ -318,7 +318,7 @@ pub async fn update(
                 description,
                 archived,
                 updated_at: fmt_time(now),
-                version: current.version + 1,
+                version: current.version.saturating_add(1),
                 ..current
             });
         }

@@ -410,7 +410,7 @@ pub async fn update(
         let results = ports.store.batch(stmts).await?;
         if super::landed(&results) {
             next.updated_at = fmt_time(now);
-            next.version = cur.version + 1;
+            next.version = cur.version.saturating_add(1);
             return Ok(next);
         }
         // Lost a race, or the assignee is not (or no longer) a member.

@@ -69,12 +69,18 @@ fn build_app(env: &Env) -> Result<Router, String> {
     let limiter = env
         .durable_object("RATE_LIMITER")
         .map_err(|e| format!("Durable Object binding `RATE_LIMITER`: {e}"))?;
+    let logger: Arc<dyn Logger> = Arc::new(ConsoleLogger);
+    let clock: Arc<dyn Clock> = Arc::new(WorkerClock);
+    // Logs a panic with its request id, then hands over to the runtime's hook, which
+    // schedules the reinitialisation of the instance (the panic aborts it); entry.js
+    // turns the failed request into a 500 problem.
+    taskapi::faults::install_panic_hook(logger.clone(), clock.clone());
     let ports = Ports {
         store: Arc::new(d1::D1Store::new(db)),
         limiter: Arc::new(limiter::DoRateLimiter::new(limiter)),
-        clock: Arc::new(WorkerClock),
+        clock,
         random: Arc::new(WebCryptoRandom),
-        logger: Arc::new(ConsoleLogger),
+        logger,
         settings: Arc::new(settings),
     };
     Ok(taskapi::app(ports))

@@ -172,17 +172,30 @@ pub fn ports(store: Arc<dyn Store>, settings: Settings, logger: Arc<dyn Logger>)
 /// The app with the TCP peer as the platform's client address (serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()`).
 pub fn app(ports: Ports) -> axum::Router {
-    taskapi::app(ports).layer(axum::middleware::map_request(
-        |mut req: axum::extract::Request| async move {
-            let peer = req
-                .extensions()
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip());
-            if let Some(ip) = peer {
-                req.extensions_mut()
-                    .insert(taskapi::http::limits::PlatformClientIp(ip.to_string()));
-            }
-            req
-        },
-    ))
+    taskapi::faults::install_panic_hook(ports.logger.clone(), ports.clock.clone());
+    taskapi::app(ports)
+        // A panic (which the hook has logged with its request id) becomes a 500 problem;
+        // the server and its other connections carry on.
+        .layer(axum::middleware::from_fn(
+            |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                use futures_util::FutureExt;
+                match std::panic::AssertUnwindSafe(next.run(req)).catch_unwind().await {
+                    Ok(res) => res,
+                    Err(_) => taskapi::http::panic_response(),
+                }
+            },
+        ))
+        .layer(axum::middleware::map_request(
+            |mut req: axum::extract::Request| async move {
+                let peer = req
+                    .extensions()
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0.ip());
+                if let Some(ip) = peer {
+                    req.extensions_mut()
+                        .insert(taskapi::http::limits::PlatformClientIp(ip.to_string()));
+                }
+                req
+            },
+        ))
 }

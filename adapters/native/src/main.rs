@@ -12,7 +12,7 @@ use taskapi_native::{ports, SqliteStore, StdoutLogger};
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
+        .and_then(|i| args.get(i.saturating_add(1)).cloned())
 }
 
 #[tokio::main]

@@ -1,7 +1,13 @@
 //! Runs the black-box conformance suite against the native host on a loopback port.
 
 // Test code: a failed expectation should panic loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use std::net::SocketAddr;
 use std::sync::{mpsc, Arc};
@@ -41,7 +47,13 @@ fn start_native_host(config: Vec<(&'static str, String)>) -> String {
 #[test]
 fn the_native_host_passes_the_conformance_suite() {
     let base = start_native_host(conformance::fixtures::host_config());
-    let report = conformance::run(&base, "native", conformance::Suite::Main, None, false);
+    let report = conformance::run(
+        &base,
+        "native",
+        conformance::Suite::Main,
+        None,
+        conformance::HostTraits::default(),
+    );
     assert!(report.passed > 0, "no checks ran");
     assert!(report.failures.is_empty(), "failed checks: {:#?}", report.failures);
 }
@@ -49,7 +61,13 @@ fn the_native_host_passes_the_conformance_suite() {
 #[test]
 fn the_native_host_enforces_the_rate_limits() {
     let base = start_native_host(conformance::fixtures::limited_host_config());
-    let report = conformance::run(&base, "native-ratelimit", conformance::Suite::RateLimits, None, false);
+    let report = conformance::run(
+        &base,
+        "native-ratelimit",
+        conformance::Suite::RateLimits,
+        None,
+        conformance::HostTraits::default(),
+    );
     assert!(report.passed > 0, "no checks ran");
     assert!(report.failures.is_empty(), "failed checks: {:#?}", report.failures);
 }

@@ -3,7 +3,13 @@
 //! (regenerate it with `UPDATE_OPENAPI=1 cargo test -p taskapi-native --test openapi`).
 
 // Test code: a failed expectation should panic loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -3,7 +3,13 @@
 //! table and no temporary B-tree for ORDER BY. A missing index fails this test.
 
 // Test code: a failed expectation should panic loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use taskapi::clock::Date;
 use taskapi::domain::task::{Priority, Status};

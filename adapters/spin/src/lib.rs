@@ -79,6 +79,9 @@ async fn handle(req: spin_sdk::http::Request) -> http::Response<axum::body::Body
         logger: Arc::new(StdoutLogger),
         settings: Arc::new(settings),
     };
+    // A panic aborts this instance (wasm32-wasip2 has no unwinding) and Spin answers 500;
+    // the hook logs it first with the request id. The next request gets a fresh instance.
+    taskapi::faults::install_panic_hook(ports.logger.clone(), ports.clock.clone());
     match taskapi::app(ports).call(req).await {
         Ok(res) => res,
         Err(never) => match never {},

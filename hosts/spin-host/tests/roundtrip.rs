@@ -6,7 +6,13 @@
 //! to cargo (crates.io or a warm registry cache).
 
 // Test harness code: failing loudly is the point.
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};

@@ -39,6 +39,8 @@ pub struct Client {
     /// The host runs each request in a D1 session and answers `X-D1-Bookmark`
     /// (Workers); other hosts have one database and must not.
     pub d1_sessions: bool,
+    /// A panic aborts the instance and the host, not the API, writes the 500 (Spin).
+    pub panic_body_from_host: bool,
 }
 
 impl Client {
@@ -52,6 +54,7 @@ impl Client {
             base: base_url.trim_end_matches('/').to_owned(),
             agent: ureq::Agent::new_with_config(config),
             d1_sessions: false,
+            panic_body_from_host: false,
         }
     }
 

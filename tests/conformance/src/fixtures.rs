@@ -44,6 +44,8 @@ pub fn host_config() -> Vec<(&'static str, String)> {
         ("RATE_LIMIT_AUTH_IP", "100000/60".to_owned()),
         ("RATE_LIMIT_LOGIN_FAILURES", "100000/60".to_owned()),
         ("RATE_LIMIT_PRINCIPAL", "100000/60".to_owned()),
+        // X-Fault-Inject (panics, failing statements) for the fault checks.
+        ("FAULT_INJECTION", "true".to_owned()),
     ]
 }
 

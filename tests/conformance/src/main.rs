@@ -1,13 +1,15 @@
-//! `conformance --base-url URL [--host NAME] [--rate-limited] [--d1-sessions] [--filter TEXT]`:
+//! `conformance --base-url URL [--host NAME] [--rate-limited] [--d1-sessions] [--panic-body-from-host] [--filter TEXT]`:
 //! runs the suite against a running host; exits non-zero when any check fails.
-//! `--d1-sessions` says the host answers `X-D1-Bookmark` (the Workers host).
+//! `--d1-sessions` says the host answers `X-D1-Bookmark` (the Workers host);
+//! `--panic-body-from-host` that a panic aborts the instance and the host writes the 500
+//! (Spin).
 //! `conformance --print-config [--rate-limited]` prints the configuration a host under
 //! test must run with.
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
+        .and_then(|i| args.get(i.saturating_add(1)).cloned())
 }
 
 fn main() {
@@ -31,12 +33,15 @@ fn main() {
         conformance::Suite::Main
     };
     let Some(base) = arg(&args, "--base-url") else {
-        eprintln!("usage: conformance --base-url URL [--host NAME] [--rate-limited] [--d1-sessions] [--filter TEXT]");
+        eprintln!("usage: conformance --base-url URL [--host NAME] [--rate-limited] [--d1-sessions] [--panic-body-from-host] [--filter TEXT]");
         std::process::exit(2);
     };
     let host = arg(&args, "--host").unwrap_or_else(|| "host".into());
-    let d1_sessions = args.iter().any(|a| a == "--d1-sessions");
-    let report = conformance::run(&base, &host, suite, arg(&args, "--filter").as_deref(), d1_sessions);
+    let traits = conformance::HostTraits {
+        d1_sessions: args.iter().any(|a| a == "--d1-sessions"),
+        panic_body_from_host: args.iter().any(|a| a == "--panic-body-from-host"),
+    };
+    let report = conformance::run(&base, &host, suite, arg(&args, "--filter").as_deref(), traits);
     if report.failed() > 0 || report.passed == 0 {
         std::process::exit(1);
     }

@@ -1,6 +1,7 @@
 //! The checks, grouped by area of the contract.
 
 mod auth;
+mod faults;
 mod operations;
 pub mod projects;
 mod ratelimit;
@@ -18,6 +19,7 @@ pub fn all() -> Vec<(&'static str, Check)> {
     v.extend(tasks::checks());
     v.extend(reliability::checks());
     v.extend(replicas::checks());
+    v.extend(faults::checks());
     v.extend(ratelimit::checks());
     v
 }
