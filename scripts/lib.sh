@@ -115,6 +115,28 @@ build_validate_package() {
   done
 }
 
+# cargo fuzz (libFuzzer) runs on nightly with the address sanitizer; its build output
+# lives outside the clone like the rest.
+CARGO_FUZZ_VERSION="0.13.2"
+FUZZ_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/taskapi/fuzz-target}"
+FUZZ_TARGETS=(request_body cursor jwt)
+ensure_fuzz_tools() {
+  rustup toolchain list | grep -q '^nightly' || { log "rustup toolchain install nightly"; rustup toolchain install nightly --profile minimal; }
+  if [[ "$(cargo fuzz --version 2>/dev/null || true)" != *"$CARGO_FUZZ_VERSION"* ]]; then
+    log "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+    cargo +nightly install cargo-fuzz --version "=$CARGO_FUZZ_VERSION" --locked
+  fi
+}
+
+# fuzz_run TARGET SECONDS: new inputs go to .tmp/fuzz-corpus (the committed corpus under
+# fuzz/corpus only seeds the run); a crash leaves its input under fuzz/artifacts.
+fuzz_run() {
+  local target="$1" secs="$2" scratch="$ROOT/.tmp/fuzz-corpus/$1"
+  mkdir -p "$scratch"
+  cargo +nightly fuzz run --target-dir "$FUZZ_TARGET_DIR" -O "$target" "$scratch" "fuzz/corpus/$target" -- \
+    -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1
+}
+
 SPIN_COMPONENT() { echo "$CARGO_TARGET_DIR/wasm32-wasip2/release/taskapi_spin.wasm"; }
 
 build_spin_component() {

@@ -46,6 +46,13 @@ record_cmd() {
     echo "FAILED: $name (log: $LOGS/$name.log)"; tail -30 "$LOGS/$name.log"; record "$name" 0 1; fi
 }
 
+log "cargo fuzz: each libFuzzer target for ${FUZZ_SECONDS:-10}s from the committed corpus"
+ensure_fuzz_tools
+for t in "${FUZZ_TARGETS[@]}"; do
+  record_cmd "fuzz[$t]" fuzz_run "$t" "${FUZZ_SECONDS:-10}"
+  grep -E "^(stat::number_of_executed_units|Done)" "$LOGS/fuzz[$t].log" | tail -1 | sed "s/^/  fuzz[$t]: /"
+done
+
 log "TypeScript types from openapi.json (openapi-typescript) compile with tsc --strict"
 mkdir -p "$ROOT/.tmp/client"
 record_cmd "openapi-typescript+tsc" bash -c "npx openapi-typescript openapi.json -o .tmp/client/openapi.d.ts && npx tsc -p tests/client/tsconfig.json"
