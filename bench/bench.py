@@ -6,7 +6,10 @@ through SQL), drives each scenario with oha for a fixed time, several passes, an
 the medians with their min-max to BENCHMARKS.md. Loopback only, bounded in time.
 """
 import argparse
+import base64
 import datetime
+import hashlib
+import re
 import json
 import os
 import platform
@@ -39,7 +42,38 @@ def seed_sql(tasks, project, user, prefix):
     return sql
 
 
-def seed(name, base, run_sql):
+REFRESH_TOKENS = 30000
+
+
+def seed_refresh_tokens(user, run_sql, name, runs):
+    """REFRESH_TOKENS sessions of `user`, each with a fresh refresh token (stored as the
+    server stores them: SHA-256 hex), split into one token file per pass."""
+    now = 1795000000000
+    tokens, rows_s, rows_r = [], [], []
+    for i in range(REFRESH_TOKENS):
+        token = "rt_" + base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        sid = f"00000000-0000-7000-8003-{i:012d}"
+        tokens.append(token)
+        rows_s.append(f"('{sid}','{user}','{digest}',1,{now},{now},{now + 30 * 86400000})")
+        rows_r.append(f"('{digest}','{sid}',1,{now})")
+    sql = []
+    for k in range(0, REFRESH_TOKENS, 1000):
+        sql.append("INSERT INTO sessions (id, user_id, refresh_hash, generation, created_at, refreshed_at, expires_at) VALUES "
+                   + ",".join(rows_s[k:k + 1000]) + ";")
+        sql.append("INSERT INTO refresh_tokens (token_hash, session_id, generation, created_at) VALUES "
+                   + ",".join(rows_r[k:k + 1000]) + ";")
+    run_sql("\n".join(sql))
+    files = []
+    per = REFRESH_TOKENS // runs
+    for r in range(runs):
+        path = os.path.join(ROOT, ".tmp", f"bench-refresh-{name}-{r}.txt")
+        open(path, "w").write("\n".join(tokens[r * per:(r + 1) * per]) + "\n")
+        files.append(path)
+    return files
+
+
+def seed(name, base, run_sql, runs):
     email = f"bench.{uuid.uuid4().hex[:8]}@example.test"
     reg = api(base, "POST", "/v1/auth/register", {"email": email, "password": PASSWORD, "name": "Bench"})
     token, user = reg["access_token"], reg["user"]["id"]
@@ -50,8 +84,38 @@ def seed(name, base, run_sql):
         projects[size] = p
     page = api(base, "GET", f"/v1/projects/{projects[100000]}/tasks?limit=50", token=token)
     assert len(page["data"]) == 50, page
-    print(f"seeded {name}: projects {projects}", file=sys.stderr)
-    return {"email": email, "token": token, "projects": projects, "task": "00000000-0000-7000-8001-000000000001"}
+    refresh_files = seed_refresh_tokens(user, run_sql, name, runs)
+    print(f"seeded {name}: projects {projects}, {REFRESH_TOKENS} refresh tokens", file=sys.stderr)
+    return {"email": email, "token": token, "projects": projects, "task": "00000000-0000-7000-8001-000000000001",
+            "patch_tasks": ",".join(f"00000000-0000-7000-8001-{i:012d}" for i in range(101, 201)),
+            "refresh_files": refresh_files, "pass": 0}
+
+
+WRK_THREADS = 2
+
+
+def wrk_ms(value):
+    m = re.match(r"([\d.]+)(us|ms|s)$", value)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    return float(m.group(1)) * scale
+
+
+def wrk(url, seconds, concurrency, script, env):
+    """wrk with a Lua script, for scenarios whose requests must differ (bodies, tokens)."""
+    cmd = ["wrk", "-t", str(WRK_THREADS), "-c", str(concurrency), "-d", f"{seconds}s", "--latency", "-s", script, url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env={**os.environ, **env,
+                         "THREADS": str(WRK_THREADS)}).stdout
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": rps,
+        "p50": wrk_ms(lat["50"]),
+        "p99": wrk_ms(lat["99"]),
+        "errors": (int(bad.group(1)) if bad else 0) + (sum(int(x) for x in errors.groups()) if errors else 0),
+        "codes": {},
+    }
 
 
 def oha(url, seconds, concurrency, method="GET", body=None, token=None):
@@ -73,8 +137,18 @@ def oha(url, seconds, concurrency, method="GET", body=None, token=None):
     }
 
 
+def next_refresh_file(s):
+    f = s["refresh_files"][s["pass"] % len(s["refresh_files"])]
+    s["pass"] += 1
+    return f
+
+
 def fmt(xs, digits=1):
     return f"{statistics.median(xs):.{digits}f} ({min(xs):.{digits}f}–{max(xs):.{digits}f})"
+
+
+def miniflare_version():
+    return json.load(open(os.path.join(ROOT, "node_modules", "miniflare", "package.json")))["version"]
 
 
 def main():
@@ -82,6 +156,8 @@ def main():
     ap.add_argument("--floor", required=True)
     ap.add_argument("--workers", required=True)
     ap.add_argument("--workers-state", required=True)
+    ap.add_argument("--miniflare", required=True)
+    ap.add_argument("--miniflare-state", required=True)
     ap.add_argument("--spin", required=True)
     ap.add_argument("--spin-db", required=True)
     ap.add_argument("--runs", type=int, default=3)
@@ -89,22 +165,25 @@ def main():
     ap.add_argument("--concurrency", type=int, default=10)
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
     a = ap.parse_args()
-    for u in (a.floor, a.workers, a.spin):
+    for u in (a.floor, a.workers, a.miniflare, a.spin):
         assert "//127.0.0.1:" in u, "loopback only"
 
-    def workers_sql(sql):
-        path = os.path.join(ROOT, ".tmp", "bench-seed.sql")
-        open(path, "w").write(sql)
-        subprocess.run(["npx", "wrangler", "d1", "execute", "DB", "--local", "--persist-to", a.workers_state, "--file", path],
-                       check=True, capture_output=True, cwd=ROOT)
+    def d1_sql(state):
+        def run(sql):
+            path = os.path.join(ROOT, ".tmp", "bench-seed.sql")
+            open(path, "w").write(sql)
+            subprocess.run(["npx", "wrangler", "d1", "execute", "DB", "--local", "--persist-to", state, "--file", path],
+                           check=True, capture_output=True, cwd=ROOT)
+        return run
 
     def spin_sql(sql):
         con = sqlite3.connect(a.spin_db, timeout=30)
         con.executescript(sql)
         con.close()
 
-    hosts = {"workers (wrangler dev)": (a.workers, seed("workers", a.workers, workers_sql)),
-             "spin (test host)": (a.spin, seed("spin", a.spin, spin_sql))}
+    hosts = {"workers (wrangler dev)": (a.workers, seed("workers", a.workers, d1_sql(a.workers_state), a.runs)),
+             "workers (Miniflare from Node)": (a.miniflare, seed("miniflare", a.miniflare, d1_sql(a.miniflare_state), a.runs)),
+             "spin (test host)": (a.spin, seed("spin", a.spin, spin_sql, a.runs))}
     plan = []
     plan.append(("empty JS worker `GET /` (floor)", None, lambda base, s: (a.floor + "/", "GET", None, None)))
     plan.append(("`GET /v1/health`", "*", lambda base, s: (base + "/v1/health", "GET", None, None)))
@@ -112,13 +191,23 @@ def main():
     plan.append(("`GET …/tasks?limit=50`, 100,000 tasks", "*", lambda base, s: (f"{base}/v1/projects/{s['projects'][100000]}/tasks?limit=50", "GET", None, s["token"])))
     plan.append(("`GET /v1/tasks/{id}`", "*", lambda base, s: (f"{base}/v1/tasks/{s['task']}", "GET", None, s["token"])))
     plan.append(("`POST /v1/projects/{id}/tasks`", "*", lambda base, s: (f"{base}/v1/projects/{s['projects'][1000]}/tasks", "POST", {"title": "bench"}, s["token"])))
+    plan.append(("`PATCH /v1/tasks/{id}` (wrk, a new title each time)", "*", lambda base, s: (
+        "wrk", base, os.path.join(ROOT, "bench", "wrk", "patch.lua"), {"TOKEN": s["token"], "TASKS": s["patch_tasks"]})))
     plan.append(("`POST /v1/auth/login`", "*", lambda base, s: (f"{base}/v1/auth/login", "POST", {"email": s["email"], "password": PASSWORD}, None)))
+    plan.append(("`POST /v1/auth/refresh` (wrk, a fresh token each time)", "*", lambda base, s: (
+        "wrk", base, os.path.join(ROOT, "bench", "wrk", "refresh.lua"), {"TOKENS": next_refresh_file(s)})))
     results = {}
     for label, scope, make in plan:
         targets = [("workers (wrangler dev)", hosts["workers (wrangler dev)"])] if scope is None else list(hosts.items())
         for host, (base, s) in targets:
-            url, method, body, token = make(base, s)
-            passes = [oha(url, a.seconds, a.concurrency, method, body, token) for _ in range(a.runs)]
+            passes = []
+            for _ in range(a.runs):
+                spec = make(base, s)
+                if spec[0] == "wrk":
+                    passes.append(wrk(spec[1], a.seconds, a.concurrency, spec[2], spec[3]))
+                else:
+                    url, method, body, token = spec
+                    passes.append(oha(url, a.seconds, a.concurrency, method, body, token))
             results[(label, host)] = passes
             r = passes
             print(f"{host:24} {label:45} rps {fmt([p['rps'] for p in r])}  p50 {fmt([p['p50'] for p in r], 2)} ms"
@@ -133,7 +222,9 @@ def main():
         "",
         f"Generated by `scripts/bench.sh` on {datetime.date.today().isoformat()}: {platform.machine()}, "
         f"{os.cpu_count()} cores, {platform.system()} {platform.release()}; wrangler {versions} (workerd through "
-        f"wrangler dev), the Spin test host on wasmtime 44; oha, {a.concurrency} connections, {a.seconds} s per pass, "
+        f"wrangler dev), miniflare {miniflare_version()} (the same workerd driven directly from Node by "
+        f"`bench/miniflare.mjs`), the Spin test host on wasmtime 44; oha 1.16.0 (wrk 4.1.0 with a Lua script where every "
+        f"request must differ: PATCH bodies, refresh tokens), {a.concurrency} connections, {a.seconds} s per pass, "
         f"{a.runs} passes. Cells are the median pass with the min–max of the passes; ratios are to the floor "
         "(an empty JavaScript worker on the same workerd) measured in the same run. Rate limits were off "
         "(`RATE_LIMITS_ENABLED=false`) so the load generator measures the API, not its limiter.",

@@ -183,6 +183,7 @@ impl Settings {
             audience: get("JWT_AUDIENCE").unwrap_or_else(|| "taskapi".to_owned()),
             leeway_secs: int("JWT_LEEWAY_SECONDS", 30, 0, 300)?,
             access_ttl_secs: int("ACCESS_TOKEN_TTL_SECONDS", 900, 30, 86_400)?,
+            verified: crate::auth::jwt::VerifiedTokens::default(),
         };
         let refresh_ttl_secs = int("REFRESH_TOKEN_TTL_SECONDS", 7 * 86_400, 60, 90 * 86_400)?;
         let owasp = crate::auth::password::HashParams::OWASP;
