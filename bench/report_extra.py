@@ -81,6 +81,7 @@ def main():
             "| operation | median |", "|---|---|"]
     out += [f"| {n} | {t} |" for n, t in criterion_rows(a.criterion)]
     out.append("")
+    out.append(open(os.path.join(ROOT, "bench", "profile-notes.md")).read())
     open(a.out, "a").write("\n".join(out))
 
 
