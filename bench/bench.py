@@ -112,6 +112,25 @@ def wrk(url, seconds, concurrency, script, env):
     }
 
 
+def oha(url, seconds, concurrency, method="GET", body=None, token=None):
+    cmd = ["oha", "-z", f"{seconds}s", "-c", str(concurrency), "--no-tui", "--output-format", "json", "-m", method]
+    if token:
+        cmd += ["-H", f"Authorization: Bearer {token}"]
+    if body is not None:
+        cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    r = json.loads(out)
+    codes = r.get("statusCodeDistribution", {})
+    bad = {k: v for k, v in codes.items() if not k.startswith("2")}
+    return {
+        "rps": r["summary"]["requestsPerSec"],
+        "p50": r["latencyPercentiles"]["p50"] * 1000,
+        "p99": r["latencyPercentiles"]["p99"] * 1000,
+        "errors": sum(bad.values()),
+        "codes": codes,
+    }
+
+
 def next_refresh_file(s):
     f = s["refresh_files"][s["pass"] % len(s["refresh_files"])]
     s["pass"] += 1
