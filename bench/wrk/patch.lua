@@ -5,7 +5,7 @@ local token = os.getenv("TOKEN")
 local tasks = {}
 for id in string.gmatch(os.getenv("TASKS"), "[^,]+") do tasks[#tasks + 1] = id end
 local counter = 0
-local thread_id = 0
+thread_id = 0  -- set per thread by setup(); a global, so that thread:set reaches it
 local threads = 0
 
 function setup(thread)

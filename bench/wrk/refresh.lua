@@ -1,7 +1,7 @@
 -- POST /v1/auth/refresh, each request with a refresh token never used before (a reused
 -- one would be answered 401 and revoke its session). Env: TOKENS, a file of one token per
 -- line; the threads take disjoint lines.
-local thread_id = 0
+thread_id = 0  -- set per thread by setup(); a global, so that thread:set reaches it
 local threads = 0
 local tokens = {}
 local next_index = 1
