@@ -58,9 +58,9 @@ def main():
         busy = sum(d for n, d in zip(prof["samples"], prof["timeDeltas"])
                    if next(x for x in prof["nodes"] if x["id"] == n)["callFrame"]["functionName"] != "(idle)") / 1000
         out.append(f"- `wrangler check startup`: the start-up phase of the worker (evaluating the bundle, compiling and "
-                   f"instantiating the wasm) spans **{window_ms:.1f} ms** on this machine ({len(prof['samples'])} "
-                   f"samples, {busy:.1f} ms of them outside idle; the profile is in `.tmp/worker-startup.cpuprofile`). "
-                   "Cloudflare's limit for start-up is 400 ms (1 s on paid plans).")
+                   f"instantiating the wasm) spans **{window_ms:.1f} ms** on this machine; the profiler took "
+                   f"{len(prof['samples'])} sample(s) in that window ({busy:.1f} ms attributed to code rather than idle), "
+                   "too coarse to split further. The profile is in `.tmp/worker-startup.cpuprofile`.")
     except (OSError, ValueError, KeyError, StopIteration):
         out.append("- `wrangler check startup` did not produce a profile; see `.tmp/bench-logs/startup.log`.")
     out.append("")
@@ -81,6 +81,7 @@ def main():
             "| operation | median |", "|---|---|"]
     out += [f"| {n} | {t} |" for n, t in criterion_rows(a.criterion)]
     out.append("")
+    out.append(open(os.path.join(ROOT, "bench", "observations.md")).read())
     out.append(open(os.path.join(ROOT, "bench", "profile-notes.md")).read())
     open(a.out, "a").write("\n".join(out))
 
