@@ -241,7 +241,7 @@ pub fn create_tasks(n: u32) -> u32 {
     });
     let bearer = format!("Bearer {token}");
     let path = format!("/v1/projects/{PROJECT}/tasks");
-    let mut created = 0;
+    let mut created: u32 = 0;
     for _ in 0..n {
         let Ok(req) = http::Request::post(path.as_str())
             .header("authorization", bearer.as_str())
@@ -257,7 +257,7 @@ pub fn create_tasks(n: u32) -> u32 {
             if res.status() == http::StatusCode::CREATED
                 && ready(http_body_util::BodyExt::collect(res.into_body())).is_some()
             {
-                created += 1;
+                created = created.saturating_add(1);
             }
         }
     }
