@@ -302,6 +302,19 @@ mod tests {
     }
 
     #[test]
+    fn fault_injection_is_off_by_default_and_refused_in_production() {
+        assert!(!with(&[("JWT_SIGNING_KEY", KEY)]).unwrap().fault_injection);
+        let on = [("JWT_SIGNING_KEY", KEY), ("FAULT_INJECTION", "true")];
+        assert!(with(&on).unwrap_err().0.contains("FAULT_INJECTION"));
+        let dev = [
+            ("JWT_SIGNING_KEY", KEY),
+            ("FAULT_INJECTION", "true"),
+            ("ENVIRONMENT", "development"),
+        ];
+        assert!(with(&dev).unwrap().fault_injection);
+    }
+
+    #[test]
     fn weak_password_hashing_is_refused_in_production() {
         let weak = [("JWT_SIGNING_KEY", KEY), ("PASSWORD_HASH_MEMORY_KIB", "64")];
         assert!(with(&weak).unwrap_err().0.contains("OWASP"));

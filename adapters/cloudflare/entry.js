@@ -23,6 +23,8 @@ function uuidv7() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+// The `internal` problem as the core renders it (PROBLEM_TYPES and ApiError::Internal in
+// src/http/problem.rs); written here because the wasm instance that would render it is gone.
 function internalProblem(requestId) {
   const body = JSON.stringify({
     type: "https://taskapi.dev/problems/internal",

@@ -133,6 +133,25 @@ impl App {
 }
 
 #[test]
+fn x_fault_inject_is_inert_unless_fault_injection_is_configured() {
+    let off = new_app(&[("FAULT_INJECTION", "false")]);
+    let send = |app: &App, fault: &str| {
+        let req = http::Request::get("/v1/health")
+            .header("x-fault-inject", fault)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        futures_executor::block_on(tower::ServiceExt::oneshot(app.router.clone(), req))
+            .unwrap()
+            .status()
+    };
+    assert_eq!(send(&off, "fail-statement=1"), StatusCode::OK);
+    assert_eq!(send(&off, "nonsense"), StatusCode::OK);
+    let on = new_app(&[]);
+    assert_eq!(send(&on, "fail-statement=1"), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(send(&on, "nonsense"), StatusCode::BAD_REQUEST);
+}
+
+#[test]
 fn health_is_a_503_problem_when_the_database_is_unreachable() {
     let app = new_app(&[]);
     assert_eq!(app.call("GET", "/v1/health", None, None).0, StatusCode::OK);

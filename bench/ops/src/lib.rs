@@ -96,6 +96,40 @@ fn settings() -> Option<Settings> {
     .ok()
 }
 
+/// The app over the in-memory store, with nothing logged.
+fn app(settings: Settings) -> axum::Router {
+    taskapi::app(Ports {
+        store: Arc::new(MemoryStore),
+        limiter: Arc::new(taskapi::ratelimit::SqlRateLimiter {
+            store: Arc::new(MemoryStore),
+        }),
+        clock: Arc::new(FixedClock),
+        random: Arc::new(CountingRandom),
+        logger: Arc::new(Discard),
+        settings: Arc::new(settings),
+    })
+}
+
+/// A task creation as a client sends it.
+fn create_task_request(bearer: &str) -> Option<http::Request<Body>> {
+    http::Request::post(format!("/v1/projects/{PROJECT}/tasks"))
+        .header("authorization", bearer)
+        .header("content-type", "application/json")
+        .body(Body::from(
+            r#"{"title":"Write the launch post","priority":"high","due_date":"2026-12-01","labels":["launch","blog"]}"#,
+        ))
+        .ok()
+}
+
+/// One request through the router; the status once the body has been read.
+fn send(app: &axum::Router, req: http::Request<Body>) -> Option<u16> {
+    let mut router = app.clone();
+    let res = ready(router.call(req))?.ok()?;
+    let status = res.status().as_u16();
+    ready(http_body_util::BodyExt::collect(res.into_body()))?.ok()?;
+    Some(status)
+}
+
 /// Drives a future that never waits on I/O (the in-memory store answers at once).
 fn ready<F: Future>(f: F) -> Option<F::Output> {
     let mut f = std::pin::pin!(f);
@@ -174,24 +208,8 @@ pub fn run_json(now_ms: fn() -> f64) -> String {
             )
         }),
     );
-    let ports = Ports {
-        store: Arc::new(MemoryStore),
-        limiter: Arc::new(taskapi::ratelimit::SqlRateLimiter {
-            store: Arc::new(MemoryStore),
-        }),
-        clock: Arc::new(FixedClock),
-        random: Arc::new(CountingRandom),
-        logger: Arc::new(Discard),
-        settings: Arc::new(s),
-    };
-    let app = taskapi::app(ports);
-    let send = |req: http::Request<Body>| -> Option<u16> {
-        let mut router = app.clone();
-        let res = ready(router.call(req))?.ok()?;
-        let status = res.status().as_u16();
-        ready(http_body_util::BodyExt::collect(res.into_body()))?.ok()?;
-        Some(status)
-    };
+    let app = app(s);
+    let send = |req| send(&app, req);
     let health = || http::Request::get("/v1/health").body(Body::empty()).ok();
     record(
         "GET /v1/health through the router (in-memory store)",
@@ -208,16 +226,7 @@ pub fn run_json(now_ms: fn() -> f64) -> String {
         "GET /v1/me through the router, token verified (in-memory store)",
         measure(now_ms, 300.0, || me().and_then(send) == Some(200)),
     );
-    let create_path = format!("/v1/projects/{PROJECT}/tasks");
-    let create = || {
-        http::Request::post(create_path.as_str())
-            .header("authorization", bearer.as_str())
-            .header("content-type", "application/json")
-            .body(Body::from(
-                r#"{"title":"Write the launch post","priority":"high","due_date":"2026-12-01","labels":["launch","blog"]}"#,
-            ))
-            .ok()
-    };
+    let create = || create_task_request(&bearer);
     record(
         "POST /v1/projects/{id}/tasks through the router (in-memory store)",
         measure(now_ms, 300.0, || create().and_then(send) == Some(201)),
@@ -228,37 +237,12 @@ pub fn run_json(now_ms: fn() -> f64) -> String {
 /// Sends `n` task creations through the router (for instruction-count profiles).
 pub fn create_tasks(n: u32) -> u32 {
     let Some(s) = settings() else { return 0 };
-    let token = s.jwt.issue(USER, "session", NOW).unwrap_or_default();
-    let app = taskapi::app(Ports {
-        store: Arc::new(MemoryStore),
-        limiter: Arc::new(taskapi::ratelimit::SqlRateLimiter {
-            store: Arc::new(MemoryStore),
-        }),
-        clock: Arc::new(FixedClock),
-        random: Arc::new(CountingRandom),
-        logger: Arc::new(Discard),
-        settings: Arc::new(s),
-    });
-    let bearer = format!("Bearer {token}");
-    let path = format!("/v1/projects/{PROJECT}/tasks");
+    let bearer = format!("Bearer {}", s.jwt.issue(USER, "session", NOW).unwrap_or_default());
+    let app = app(s);
     let mut created: u32 = 0;
     for _ in 0..n {
-        let Ok(req) = http::Request::post(path.as_str())
-            .header("authorization", bearer.as_str())
-            .header("content-type", "application/json")
-            .body(Body::from(
-                r#"{"title":"Write the launch post","priority":"high","due_date":"2026-12-01","labels":["launch","blog"]}"#,
-            ))
-        else {
-            continue;
-        };
-        let mut router = app.clone();
-        if let Some(Ok(res)) = ready(router.call(req)) {
-            if res.status() == http::StatusCode::CREATED
-                && ready(http_body_util::BodyExt::collect(res.into_body())).is_some()
-            {
-                created = created.saturating_add(1);
-            }
+        if create_task_request(&bearer).and_then(|req| send(&app, req)) == Some(201) {
+            created = created.saturating_add(1);
         }
     }
     created

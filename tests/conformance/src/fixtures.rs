@@ -172,11 +172,27 @@ impl Client {
     /// # Errors
     /// Transport failures.
     pub fn json(&self, method: &str, path: &str, body: &Value, bearer: Option<&str>) -> Result<Resp, String> {
+        self.json_with(method, path, body, bearer, &[])
+    }
+
+    /// Sends a JSON body with any method and extra headers.
+    ///
+    /// # Errors
+    /// Transport failures.
+    pub fn json_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: &Value,
+        bearer: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Result<Resp, String> {
         let b = body.to_string();
         let mut headers = vec![("Content-Type", "application/json")];
         if let Some(t) = bearer {
             headers.push(("Authorization", t));
         }
+        headers.extend_from_slice(extra);
         self.send(method, path, &headers, Some(b.as_bytes()))
     }
 

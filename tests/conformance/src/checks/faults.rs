@@ -76,12 +76,10 @@ fn an_unknown_fault_is_a_400_problem(c: &Client) -> Result<(), String> {
 /// attempt must be a 503 problem after which `snapshot` reads exactly what it read before.
 /// Returns how many statements were failed in turn (at least one).
 fn no_partial_write(
-    c: &Client,
     what: &str,
     snapshot: &dyn Fn() -> Result<Value, String>,
     attempt: &dyn Fn(&str) -> Result<Resp, String>,
 ) -> Result<u32, String> {
-    let _ = c;
     let before = snapshot()?;
     for n in 1..=25u32 {
         let res = attempt(&format!("fail-statement={n}"))?;
@@ -114,11 +112,7 @@ fn send_json(
     extra: &[(&str, &str)],
     body: &Value,
 ) -> Result<Resp, String> {
-    let b = body.to_string();
-    let bearer = user.bearer();
-    let mut headers = vec![("Authorization", bearer.as_str()), ("Content-Type", "application/json")];
-    headers.extend_from_slice(extra);
-    c.send(method, path, &headers, Some(b.as_bytes()))
+    c.json_with(method, path, body, Some(&user.bearer()), extra)
 }
 
 fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Result<(), String> {
@@ -144,7 +138,7 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
     };
     let mut tried = Vec::new();
 
-    tried.push(no_partial_write(c, "create project", &account_state, &|f| {
+    tried.push(no_partial_write("create project", &account_state, &|f| {
         send_json(
             c,
             "POST",
@@ -155,7 +149,6 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
         )
     })?);
     tried.push(no_partial_write(
-        c,
         "create task (with Idempotency-Key)",
         &project_state,
         &|f| {
@@ -193,7 +186,6 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
     let t = format!("/v1/tasks/{task}");
 
     tried.push(no_partial_write(
-        c,
         "update task (status, labels)",
         &project_state,
         &|f| {
@@ -212,7 +204,7 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
             )
         },
     )?);
-    tried.push(no_partial_write(c, "update project", &project_state, &|f| {
+    tried.push(no_partial_write("update project", &project_state, &|f| {
         send_json(
             c,
             "PATCH",
@@ -222,7 +214,7 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
             &json!({"name": "Renamed", "description": "d"}),
         )
     })?);
-    tried.push(no_partial_write(c, "add member", &project_state, &|f| {
+    tried.push(no_partial_write("add member", &project_state, &|f| {
         send_json(
             c,
             "POST",
@@ -241,7 +233,7 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
         &json!({"title": "theirs", "assignee_id": other.id}),
     )?;
     ensure_eq!(res.status, 201, "task for the member");
-    tried.push(no_partial_write(c, "change a member's role", &project_state, &|f| {
+    tried.push(no_partial_write("change a member's role", &project_state, &|f| {
         send_json(
             c,
             "PATCH",
@@ -252,7 +244,6 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
         )
     })?);
     tried.push(no_partial_write(
-        c,
         "remove a member (unassigning its tasks)",
         &project_state,
         &|f| {
@@ -264,7 +255,7 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
             )
         },
     )?);
-    tried.push(no_partial_write(c, "delete task", &project_state, &|f| {
+    tried.push(no_partial_write("delete task", &project_state, &|f| {
         c.send(
             "DELETE",
             &t,
@@ -272,7 +263,7 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
             None,
         )
     })?);
-    tried.push(no_partial_write(c, "create API key", &account_state, &|f| {
+    tried.push(no_partial_write("create API key", &account_state, &|f| {
         send_json(
             c,
             "POST",
@@ -282,7 +273,7 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
             &json!({"name": "k", "scopes": ["read"]}),
         )
     })?);
-    tried.push(no_partial_write(c, "rename me", &account_state, &|f| {
+    tried.push(no_partial_write("rename me", &account_state, &|f| {
         send_json(
             c,
             "PATCH",
@@ -297,7 +288,7 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
     let res = create_task(c, &owner.bearer(), &project, &json!({"title": "doomed"}))?;
     ensure_eq!(res.status, 201, "task of the doomed project");
     let both = || -> Result<Value, String> { Ok(json!([project_state()?, account_state()?])) };
-    tried.push(no_partial_write(c, "delete project", &both, &|f| {
+    tried.push(no_partial_write("delete project", &both, &|f| {
         c.send(
             "DELETE",
             &p,
