@@ -207,11 +207,12 @@ start_workers() {
 # start_spin NAME PORT LOGDIR [KEY=VALUE ...]: the component on the Spin test host over a
 # fresh SQLite file (Spin variable names are the lower-cased keys).
 start_spin() {
-  local name="$1" port="$2" logs="$3" db="$ROOT/.tmp/spin-$1.sqlite" vars=() kv k
+  local name="$1" port="$2" logs="$3" db="$ROOT/.tmp/spin-$1.sqlite" vars=() inits=() kv k f
   shift 3
   rm -f "$db" "$db-wal" "$db-shm"
+  for f in migrations/*.sql; do inits+=(--sqlite-init "$f"); done
   for kv in "$@"; do k="${kv%%=*}"; vars+=(--var "${k,,}=${kv#*=}"); done
   setsid "$(SPIN_HOST_BIN)" --component "$(SPIN_COMPONENT)" --listen "127.0.0.1:$port" \
-    --sqlite "$db" --sqlite-init migrations/0001_init.sql "${vars[@]}" >"$logs/spin-host-$name.log" 2>&1 &
+    --sqlite "$db" "${inits[@]}" "${vars[@]}" >"$logs/spin-host-$name.log" 2>&1 &
   PIDS+=($!)
 }

@@ -5,7 +5,9 @@
 
 pub mod auth;
 pub mod clock;
+pub mod counting;
 pub mod domain;
+pub mod error;
 pub mod faults;
 pub mod http;
 pub mod ids;
@@ -14,8 +16,10 @@ pub mod ports;
 pub mod ratelimit;
 pub mod service;
 pub mod settings;
+pub mod sql;
 pub mod store;
 
+pub use error::{ApiError, FieldError};
 pub use http::app;
 pub use ports::{Clock, Logger, Ports, Random};
 pub use settings::{Settings, SettingsError};

@@ -2,4 +2,10 @@
 //! Workers apply the same files with `wrangler d1 migrations apply`; Spin with `--sqlite`.
 
 /// (name, SQL) in order.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../migrations/0001_init.sql")),
+    (
+        "0002_single_round_trip",
+        include_str!("../migrations/0002_single_round_trip.sql"),
+    ),
+];

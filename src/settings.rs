@@ -38,8 +38,6 @@ pub struct Settings {
     pub refresh_ttl_secs: i64,
     /// Argon2id parameters for new password hashes.
     pub password_hash: crate::auth::password::HashParams,
-    /// Signs list cursors; derived from the signing key so no extra secret is needed.
-    pub cursor_codec: crate::http::pagination::CursorCodec,
     /// Rate limits; `None` when `RATE_LIMITS_ENABLED=false`.
     pub rate_limits: Option<RateLimits>,
     /// Take the client address from the last `X-Forwarded-For` entry (behind a trusted proxy).
@@ -183,7 +181,6 @@ impl Settings {
             audience: get("JWT_AUDIENCE").unwrap_or_else(|| "taskapi".to_owned()),
             leeway_secs: int("JWT_LEEWAY_SECONDS", 30, 0, 300)?,
             access_ttl_secs: int("ACCESS_TOKEN_TTL_SECONDS", 900, 30, 86_400)?,
-            verified: crate::auth::jwt::VerifiedTokens::default(),
         };
         let refresh_ttl_secs = int("REFRESH_TOKEN_TTL_SECONDS", 7 * 86_400, 60, 90 * 86_400)?;
         let owasp = crate::auth::password::HashParams::OWASP;
@@ -209,13 +206,6 @@ impl Settings {
                 owasp.memory_kib
             )));
         }
-        let cursor_codec = {
-            use sha2::Digest;
-            let mut h = sha2::Sha256::new();
-            h.update(b"taskapi cursor key v1");
-            h.update(jwt.signing.pair.sk.seed().as_ref());
-            crate::http::pagination::CursorCodec::new(h.finalize().into())
-        };
         let flag = |k: &str, default: bool| -> Result<bool, SettingsError> {
             match get(k).as_deref() {
                 None => Ok(default),
@@ -247,11 +237,20 @@ impl Settings {
             jwt,
             refresh_ttl_secs,
             password_hash,
-            cursor_codec,
             rate_limits,
             trust_forwarded_for,
             fault_injection,
         })
+    }
+
+    /// The key that signs list cursors, derived from the signing key so that no extra
+    /// secret is needed (and cursors die with a key rotation, like the tokens).
+    pub fn cursor_key(&self) -> [u8; 32] {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"taskapi cursor key v1");
+        h.update(self.jwt.signing.pair.sk.seed().as_ref());
+        h.finalize().into()
     }
 
     /// Parses settings from a map (tests, hosts that collect variables first).

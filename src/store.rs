@@ -129,6 +129,9 @@ pub enum StoreError {
     Unavailable(String),
     /// A row did not have the shape the query promised.
     Decode(String),
+    /// A guard statement refused the whole write or read because the caller's credential
+    /// is no longer valid (an API key deleted or expired since it was last seen).
+    Revoked(String),
     /// Anything else the driver reported (500).
     Other(String),
 }
@@ -140,6 +143,7 @@ impl std::fmt::Display for StoreError {
             StoreError::Constraint(m) => write!(f, "constraint: {m}"),
             StoreError::Unavailable(m) => write!(f, "unavailable: {m}"),
             StoreError::Decode(m) => write!(f, "decode: {m}"),
+            StoreError::Revoked(m) => write!(f, "revoked: {m}"),
             StoreError::Other(m) => write!(f, "store: {m}"),
         }
     }
@@ -153,7 +157,9 @@ impl StoreError {
     /// adapter maps errors with one call and the three hosts agree.
     pub fn from_sqlite_message(message: &str) -> StoreError {
         let m = message.to_owned();
-        if message.contains("UNIQUE constraint failed") || message.contains("PRIMARY KEY constraint failed") {
+        if message.contains(CREDENTIAL_REVOKED) {
+            StoreError::Revoked("the API key is invalid, expired or revoked".to_owned())
+        } else if message.contains("UNIQUE constraint failed") || message.contains("PRIMARY KEY constraint failed") {
             StoreError::Conflict(m)
         } else if message.contains("constraint failed") {
             StoreError::Constraint(m)
@@ -170,6 +176,11 @@ impl StoreError {
         }
     }
 }
+
+/// The name of the CHECK constraint that a guard statement violates on purpose to abort a
+/// batch (see `sql::credentials`): every driver reports it as
+/// `CHECK constraint failed: credential_revoked`.
+pub const CREDENTIAL_REVOKED: &str = "credential_revoked";
 
 /// The store port. Implementations: D1 (Workers), Spin SQLite, rusqlite (native).
 #[async_trait]
@@ -191,6 +202,20 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// The first statement's failure; nothing of the batch is then visible.
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError>;
+
+    /// Runs several reads in ONE round trip, all seeing the same state (D1: a batch of
+    /// SELECTs; SQLite hosts: one read transaction). The default runs them one by one,
+    /// which is right for a store whose every call is local.
+    ///
+    /// # Errors
+    /// The first statement's failure.
+    async fn query_many(&self, stmts: Vec<Statement>) -> Result<Vec<Vec<Row>>, StoreError> {
+        let mut out = Vec::with_capacity(stmts.len());
+        for stmt in stmts {
+            out.push(self.query(stmt).await?);
+        }
+        Ok(out)
+    }
 
     /// A store for one request with the given read consistency, on hosts whose database
     /// has read replicas (D1 Sessions). `None` (the default): one database, every read

@@ -36,25 +36,16 @@ pub struct JwtConfig {
     pub audience: String,
     pub leeway_secs: i64,
     pub access_ttl_secs: i64,
-    /// Tokens whose signature this instance has already checked (see [`VerifiedTokens`]).
-    pub verified: VerifiedTokens,
 }
 
 /// The claims of tokens whose signature and claims were checked by this isolate or
 /// instance, by SHA-256 of the token. A client sends the same access token for up to its
 /// lifetime; checking an Ed25519 signature costs about 0.2 ms of CPU inside wasm, a
-/// lookup a few microseconds. The time checks (exp, nbf, iat) run again on every use;
-/// the cache lives as long as the keys it was checked with, and is bounded.
-#[derive(Debug, Default)]
+/// lookup a few microseconds. The time checks (exp, nbf, iat) run again on every use.
+/// The application state owns one, built with the configuration that checks the tokens
+/// (keys, issuer, audience never change for its lifetime), and it is bounded.
+#[derive(Debug, Default, Clone)]
 pub struct VerifiedTokens(Arc<Mutex<HashMap<[u8; 32], Claims<AccessClaims>>>>);
-
-/// A copy of a configuration starts with an empty cache: entries are only ever shared by
-/// the configuration (keys, issuer, audience) that checked them.
-impl Clone for VerifiedTokens {
-    fn clone(&self) -> Self {
-        Self::default()
-    }
-}
 
 /// Entries kept before the cache starts over (each is well under 1 KiB).
 const VERIFIED_CAPACITY: usize = 4096;
@@ -134,17 +125,17 @@ impl JwtConfig {
     ///
     /// # Errors
     /// A [`TokenError`] saying which check failed.
-    pub fn verify(&self, token: &str, now_ms: i64) -> Result<AccessClaims, TokenError> {
+    pub fn verify(&self, verified: &VerifiedTokens, token: &str, now_ms: i64) -> Result<AccessClaims, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
         use sha2::Digest;
         let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
-        let claims = match self.verified.get(&digest) {
+        let claims = match verified.get(&digest) {
             Some(claims) => claims,
             None => {
                 let claims = self.verify_signature_and_issuer(token)?;
-                self.verified.insert(digest, claims.clone());
+                verified.insert(digest, claims.clone());
                 claims
             }
         };
@@ -211,7 +202,6 @@ mod tests {
             audience: "taskapi".into(),
             leeway_secs: 30,
             access_ttl_secs: 900,
-            verified: VerifiedTokens::default(),
         }
     }
 
@@ -220,25 +210,26 @@ mod tests {
     #[test]
     fn a_checked_token_is_remembered_but_its_times_are_checked_on_every_use() {
         let c = cfg(1, "k1");
+        let cache = VerifiedTokens::default();
         let t = c.issue("u1", "s1", NOW).unwrap();
-        assert!(c.verify(&t, NOW).is_ok());
-        assert_eq!(c.verified.0.lock().unwrap().len(), 1);
-        assert!(c.verify(&t, NOW + 1_000).is_ok());
-        assert_eq!(c.verified.0.lock().unwrap().len(), 1, "the second use is a lookup");
-        assert_eq!(c.verify(&t, NOW + 900_000 + 31_000), Err(TokenError::Expired));
-        assert_eq!(c.verify(&t, NOW - 31_000), Err(TokenError::NotYetValid));
-        // Refused tokens are not remembered, and a copy of the configuration starts empty.
+        assert!(c.verify(&cache, &t, NOW).is_ok());
+        assert_eq!(cache.0.lock().unwrap().len(), 1);
+        assert!(c.verify(&cache, &t, NOW + 1_000).is_ok());
+        assert_eq!(cache.0.lock().unwrap().len(), 1, "the second use is a lookup");
+        assert_eq!(c.verify(&cache, &t, NOW + 900_000 + 31_000), Err(TokenError::Expired));
+        assert_eq!(c.verify(&cache, &t, NOW - 31_000), Err(TokenError::NotYetValid));
+        // Refused tokens are not remembered; a copy of the cache is the same cache.
         let forged = format!("{}x", t);
-        assert!(c.verify(&forged, NOW).is_err());
-        assert_eq!(c.verified.0.lock().unwrap().len(), 1);
-        assert_eq!(c.clone().verified.0.lock().unwrap().len(), 0);
+        assert!(c.verify(&cache, &forged, NOW).is_err());
+        assert_eq!(cache.0.lock().unwrap().len(), 1);
+        assert_eq!(cache.clone().0.lock().unwrap().len(), 1);
     }
 
     #[test]
     fn a_fresh_token_verifies_and_carries_its_claims() {
         let c = cfg(1, "k1");
         let t = c.issue("u1", "s1", NOW).unwrap();
-        let claims = c.verify(&t, NOW + 1_000).unwrap();
+        let claims = c.verify(&VerifiedTokens::default(), &t, NOW + 1_000).unwrap();
         assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("u1", "s1"));
     }
 
@@ -246,10 +237,16 @@ mod tests {
     fn expiry_and_maturity_respect_the_leeway() {
         let c = cfg(1, "k1");
         let t = c.issue("u1", "s1", NOW).unwrap();
-        assert!(c.verify(&t, NOW + 900_000 + 29_000).is_ok());
-        assert_eq!(c.verify(&t, NOW + 900_000 + 31_000), Err(TokenError::Expired));
-        assert!(c.verify(&t, NOW - 29_000).is_ok());
-        assert_eq!(c.verify(&t, NOW - 31_000), Err(TokenError::NotYetValid));
+        assert!(c.verify(&VerifiedTokens::default(), &t, NOW + 900_000 + 29_000).is_ok());
+        assert_eq!(
+            c.verify(&VerifiedTokens::default(), &t, NOW + 900_000 + 31_000),
+            Err(TokenError::Expired)
+        );
+        assert!(c.verify(&VerifiedTokens::default(), &t, NOW - 29_000).is_ok());
+        assert_eq!(
+            c.verify(&VerifiedTokens::default(), &t, NOW - 31_000),
+            Err(TokenError::NotYetValid)
+        );
     }
 
     #[test]
@@ -257,12 +254,18 @@ mod tests {
         let old = cfg(1, "old");
         let token = old.issue("u1", "s1", NOW).unwrap();
         let mut new = cfg(2, "new");
-        assert_eq!(new.verify(&token, NOW), Err(TokenError::UnknownKey));
+        assert_eq!(
+            new.verify(&VerifiedTokens::default(), &token, NOW),
+            Err(TokenError::UnknownKey)
+        );
         new.previous.push(old.signing.verifying());
-        assert!(new.verify(&token, NOW).is_ok());
+        assert!(new.verify(&VerifiedTokens::default(), &token, NOW).is_ok());
         // Same kid as a known key but signed by another key: the signature check fails.
         let impostor = cfg(3, "old").issue("u1", "s1", NOW).unwrap();
-        assert_eq!(new.verify(&impostor, NOW), Err(TokenError::Signature));
+        assert_eq!(
+            new.verify(&VerifiedTokens::default(), &impostor, NOW),
+            Err(TokenError::Signature)
+        );
     }
 
     #[test]
@@ -271,13 +274,13 @@ mod tests {
         let mut other = c.clone();
         other.issuer = "someone-else".into();
         assert_eq!(
-            c.verify(&other.issue("u", "s", NOW).unwrap(), NOW),
+            c.verify(&VerifiedTokens::default(), &other.issue("u", "s", NOW).unwrap(), NOW),
             Err(TokenError::Issuer)
         );
         let mut other = c.clone();
         other.audience = "another-api".into();
         assert_eq!(
-            c.verify(&other.issue("u", "s", NOW).unwrap(), NOW),
+            c.verify(&VerifiedTokens::default(), &other.issue("u", "s", NOW).unwrap(), NOW),
             Err(TokenError::Audience)
         );
     }

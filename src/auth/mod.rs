@@ -1,7 +1,10 @@
-//! Authentication primitives: signing keys, access-token JWTs, password hashes, opaque
-//! secrets. The use cases that combine them live in `crate::service::accounts`.
+//! Authentication primitives: the caller, signing keys, access-token JWTs, password
+//! hashes, opaque secrets. The use cases that combine them live in `crate::service`.
 
+pub mod caller;
 pub mod jwt;
 pub mod keys;
 pub mod password;
 pub mod tokens;
+
+pub use caller::{Caller, Credential};

@@ -1,14 +1,17 @@
-//! Domain values: request fields are parsed into these once; code past that point cannot
-//! hold an invalid value.
+//! Domain values and entities: request fields are parsed into these once; code past that
+//! point cannot hold an invalid value. Each text value carries its limits as constants,
+//! which the OpenAPI document reads, so the two cannot disagree.
 
+pub mod event;
+pub mod ids;
 pub mod project;
 pub mod task;
 pub mod user;
 
-use crate::http::FieldError;
+use crate::error::FieldError;
 
-/// JSON Schema patterns matching exactly what [`text`] accepts (used in the OpenAPI
-/// document, so generated clients and fuzzers know the rules).
+/// JSON Schema patterns matching exactly what [`TextKind::parse`] accepts (used in the
+/// OpenAPI document, so generated clients and fuzzers know the rules).
 pub mod patterns {
     /// One line with at least one visible character, no control characters.
     pub const LINE: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
@@ -24,65 +27,166 @@ pub fn trim_line(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_ascii_whitespace())
 }
 
-/// Collects field errors while parsing a request into domain values.
-#[derive(Debug, Default)]
-pub struct Errors(pub Vec<FieldError>);
+/// The two shapes of text the contract knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    /// One line, trimmed, no control characters (names, titles, labels).
+    Line,
+    /// Free text with newlines and tabs, kept as sent (descriptions).
+    Multiline,
+}
 
-impl Errors {
-    /// Keeps the value, or records the error and yields `None`.
-    pub fn check<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
-        match r {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.0.push(e);
-                None
+impl TextKind {
+    pub const fn multiline(self) -> bool {
+        matches!(self, TextKind::Multiline)
+    }
+
+    /// A text of `min..=max` characters (Unicode scalar values) of this kind.
+    ///
+    /// # Errors
+    /// `required`/`too_short`/`too_long`/`invalid_characters`.
+    pub fn parse(self, field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldError> {
+        let value = if self.multiline() { value } else { trim_line(value) };
+        let len = value.chars().count();
+        if len < min {
+            let code = if value.is_empty() { "required" } else { "too_short" };
+            return Err(FieldError::new(
+                field,
+                code,
+                format!("must be at least {min} characters"),
+            ));
+        }
+        if len > max {
+            return Err(FieldError::new(
+                field,
+                "too_long",
+                format!("must be at most {max} characters"),
+            ));
+        }
+        let multiline = self.multiline();
+        if value
+            .chars()
+            .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
+        {
+            return Err(FieldError::new(
+                field,
+                "invalid_characters",
+                "must not contain control characters",
+            ));
+        }
+        Ok(value.to_owned())
+    }
+}
+
+/// Declares a text value of the contract: a newtype that only its parser can fill (or
+/// the database, which only ever stores parsed values), with its limits as constants.
+macro_rules! text_value {
+    ($(#[$meta:meta])* $name:ident, $min:expr, $max:expr, $kind:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Fewest characters accepted.
+            pub const MIN: usize = $min;
+            /// Most characters accepted.
+            pub const MAX: usize = $max;
+            /// Whether newlines and tabs are allowed (and surrounding blanks kept).
+            pub const MULTILINE: bool = $crate::domain::TextKind::$kind.multiline();
+
+            /// # Errors
+            /// A field error on `field` when the text breaks the rules.
+            pub fn parse(field: &str, s: &str) -> Result<Self, $crate::error::FieldError> {
+                $crate::domain::TextKind::$kind.parse(field, s, Self::MIN, Self::MAX).map(Self)
             }
+
+            /// A value read back from the database, which only stores parsed values.
+            pub fn stored(s: String) -> Self {
+                Self(s)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+pub(crate) use text_value;
+
+/// What a conditional write expects of the current representation: `If-Match`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Expect {
+    /// No precondition (no `If-Match`, or `*`).
+    #[default]
+    Any,
+    /// One of these entity tags (strong form; `W/` prefixes removed).
+    OneOf(Vec<String>),
+}
+
+impl Expect {
+    /// Parses an `If-Match` (or `If-None-Match`) value: `*` matches anything; weak tags
+    /// compare by their opaque part.
+    pub fn parse(header: Option<&str>) -> Expect {
+        let Some(h) = header else { return Expect::Any };
+        let tags: Vec<&str> = h.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+        if tags.contains(&"*") {
+            return Expect::Any;
+        }
+        Expect::OneOf(tags.iter().map(|t| t.trim_start_matches("W/").to_owned()).collect())
+    }
+
+    pub fn matches(&self, etag: &str) -> bool {
+        match self {
+            Expect::Any => true,
+            Expect::OneOf(tags) => tags.iter().any(|t| t == etag),
         }
     }
 
-    /// `Ok(value)` when no error was recorded.
-    ///
-    /// # Errors
-    /// The collected field errors as one validation problem.
-    pub fn finish<T>(self, value: Option<T>) -> Result<T, crate::http::ApiError> {
-        match value {
-            Some(v) if self.0.is_empty() => Ok(v),
-            _ => Err(crate::http::ApiError::Validation(self.0)),
+    /// The tags as a JSON array for SQL (`IN (SELECT value FROM json_each(?))`), or
+    /// `None` when anything matches.
+    pub fn to_json(&self) -> Option<String> {
+        match self {
+            Expect::Any => None,
+            Expect::OneOf(tags) => Some(serde_json::Value::from(tags.clone()).to_string()),
         }
     }
 }
 
-/// A text of `min..=max` characters (Unicode scalar values), with no control characters
-/// other than newlines and tabs when `multiline`.
-///
-/// # Errors
-/// `required`/`too_short`/`too_long`/`invalid_characters`.
-pub fn text(field: &str, value: &str, min: usize, max: usize, multiline: bool) -> Result<String, FieldError> {
-    let len = value.chars().count();
-    if len < min {
-        let code = if value.is_empty() { "required" } else { "too_short" };
-        return Err(FieldError::new(
-            field,
-            code,
-            format!("must be at least {min} characters"),
-        ));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preconditions_match_lists_stars_and_weak_forms() {
+        assert!(Expect::parse(Some("\"a\", \"b\"")).matches("\"b\""));
+        assert!(Expect::parse(Some("*")).matches("\"b\""));
+        assert!(Expect::parse(None).matches("\"b\""));
+        assert!(Expect::parse(Some("W/\"b\"")).matches("\"b\""));
+        assert!(!Expect::parse(Some("\"c\"")).matches("\"b\""));
+        assert_eq!(
+            Expect::parse(Some("W/\"b\", \"c\"")).to_json().as_deref(),
+            Some(r#"["\"b\"","\"c\""]"#)
+        );
+        assert_eq!(Expect::parse(Some("*")).to_json(), None);
     }
-    if len > max {
-        return Err(FieldError::new(
-            field,
-            "too_long",
-            format!("must be at most {max} characters"),
-        ));
+
+    #[test]
+    fn lines_are_trimmed_and_multiline_texts_kept() {
+        assert_eq!(TextKind::Line.parse("f", "  a b  ", 1, 5).as_deref(), Ok("a b"));
+        assert_eq!(TextKind::Multiline.parse("f", " a\nb ", 0, 5).as_deref(), Ok(" a\nb "));
+        assert_eq!(TextKind::Line.parse("f", "   ", 1, 5).unwrap_err().code, "required");
+        assert_eq!(
+            TextKind::Line.parse("f", "a\nb", 1, 5).unwrap_err().code,
+            "invalid_characters"
+        );
+        assert_eq!(TextKind::Line.parse("f", "abcdef", 1, 5).unwrap_err().code, "too_long");
+        assert_eq!(TextKind::Line.parse("f", "é", 2, 5).unwrap_err().code, "too_short");
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
-    {
-        return Err(FieldError::new(
-            field,
-            "invalid_characters",
-            "must not contain control characters",
-        ));
-    }
-    Ok(value.to_owned())
 }

@@ -1,24 +1,25 @@
 //! Conditional requests and created-resource responses: `ETag`, `If-None-Match` → 304,
-//! `If-Match` for writes, and the stored/replayed shape of idempotent creations.
+//! `If-Match` for writes, and the recorded/replayed shape of idempotent creations.
 
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use http::{header, request::Parts, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
 
-use super::extract::{AuthUser, BodyDigest};
-use super::{ApiError, AppState};
-use crate::service::idempotency::{self, Begin, Reservation, Stored};
+use super::auth::Auth;
+use super::extract::BodyDigest;
+use super::state::AppState;
+use crate::domain::Expect;
+use crate::error::ApiError;
+use crate::service::create::Created;
+use crate::sql::idempotency::{Key, Stored};
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-/// The `If-Match` header, if any.
-pub fn if_match(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+/// What the `If-Match` header expects.
+pub fn if_match(headers: &HeaderMap) -> Expect {
+    Expect::parse(headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()))
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -31,7 +32,7 @@ fn json_response(status: StatusCode, body: String) -> Response {
 /// A single resource with its ETag, or 304 when `If-None-Match` matches it.
 pub fn resource<T: Serialize>(headers: &HeaderMap, etag: &str, value: &T) -> Response {
     let mut res = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        Some(inm) if crate::service::etag_matches(inm, etag) => StatusCode::NOT_MODIFIED.into_response(),
+        Some(inm) if Expect::parse(Some(inm)).matches(etag) => StatusCode::NOT_MODIFIED.into_response(),
         _ => json_response(StatusCode::OK, serde_json::to_string(value).unwrap_or_default()),
     };
     let h = res.headers_mut();
@@ -42,7 +43,7 @@ pub fn resource<T: Serialize>(headers: &HeaderMap, etag: &str, value: &T) -> Res
     res
 }
 
-/// The 201 of a creation, in the form that is stored for idempotent replay.
+/// The 201 of a creation, in the form that is recorded for an idempotent replay.
 pub fn created<T: Serialize>(location: String, etag: Option<String>, value: &T) -> Stored {
     let mut headers = vec![("location".to_owned(), location)];
     if let Some(e) = etag {
@@ -55,10 +56,14 @@ pub fn created<T: Serialize>(location: String, etag: Option<String>, value: &T) 
     }
 }
 
-/// Renders a stored creation response (first time or replay).
-pub fn stored_response(stored: &Stored, replayed: bool) -> Response {
+/// Renders a creation's answer: the new resource, or the replay of an earlier one.
+pub fn answer(c: Created) -> Response {
+    let (stored, replayed) = match c {
+        Created::New(s) => (s, false),
+        Created::Replay(s) => (s, true),
+    };
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut res = json_response(status, stored.body.clone());
+    let mut res = json_response(status, stored.body);
     for (k, v) in &stored.headers {
         if let (Ok(k), Ok(v)) = (HeaderName::try_from(k.as_str()), HeaderValue::from_str(v)) {
             res.headers_mut().insert(k, v);
@@ -71,73 +76,30 @@ pub fn stored_response(stored: &Stored, replayed: bool) -> Response {
     res
 }
 
-/// The `Idempotency-Key` of a creating POST, captured before the body is parsed; the
-/// handler reserves it only once the request is valid.
+/// The `Idempotency-Key` of a creating POST with the caller's principal and the digest of
+/// the request, checked before the body is parsed.
 #[derive(Debug, Clone, Default)]
-pub struct Idempotency {
-    request: Option<(String, String, String)>,
-}
-
-/// What the handler does next.
-pub enum Start {
-    Proceed(Option<Reservation>),
-    Replay(Response),
-}
+pub struct Idempotency(pub Option<Key>);
 
 impl FromRequestParts<AppState> for Idempotency {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(key) = parts.headers.get(&IDEMPOTENCY_KEY) else {
-            return Ok(Idempotency::default());
+            return Ok(Idempotency(None));
         };
         let key = key.to_str().unwrap_or_default().to_owned();
-        idempotency::validate_key(&key)?;
-        let user = AuthUser::from_request_parts(parts, state).await?;
-        let digest = parts
+        crate::service::create::validate_key(&key)?;
+        let auth = Auth::from_request_parts(parts, state).await?;
+        let request_hash = parts
             .extensions
             .get::<BodyDigest>()
             .map(|d| d.0.clone())
             .unwrap_or_default();
-        Ok(Idempotency {
-            request: Some((user.principal(), key, digest)),
-        })
-    }
-}
-
-impl Idempotency {
-    /// Reserves the key, or answers with the stored response of its first use.
-    ///
-    /// # Errors
-    /// 422 for a key reused with another request, 409 while the first is in flight.
-    pub async fn start(&self, state: &AppState) -> Result<Start, ApiError> {
-        let Some((principal, key, digest)) = &self.request else {
-            return Ok(Start::Proceed(None));
-        };
-        match idempotency::begin(&state.ports, principal, key, digest).await? {
-            Begin::Proceed(r) => Ok(Start::Proceed(Some(r))),
-            Begin::Replay(stored) => Ok(Start::Replay(stored_response(&stored, true))),
-        }
-    }
-}
-
-/// Runs a creation with an optional reservation: the stored response joins the
-/// creation's batch; a failure frees the key.
-///
-/// # Errors
-/// The creation's error.
-pub async fn finish(
-    state: &AppState,
-    reservation: Option<Reservation>,
-    result: Result<Stored, ApiError>,
-) -> Result<Response, ApiError> {
-    match result {
-        Ok(stored) => Ok(stored_response(&stored, false)),
-        Err(e) => {
-            if let Some(r) = reservation {
-                r.release(&state.ports).await;
-            }
-            Err(e)
-        }
+        Ok(Idempotency(Some(Key {
+            principal: auth.caller.principal(),
+            key,
+            request_hash,
+        })))
     }
 }

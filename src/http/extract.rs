@@ -1,15 +1,40 @@
-//! Extractors: JSON bodies with the contract's 400/413/415/422 rules, and the
-//! authenticated caller, so no handler can forget either.
+//! Request bodies: read whole before any handler runs (at most 64 KiB), and parsed as
+//! JSON with the contract's 400/413/415/422 rules, so no handler can forget them.
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use http::{header, request::Parts, Method};
+use axum::extract::{FromRequest, Request};
+use http::{header, Method};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
-use super::middleware::LogContext;
-use super::{ApiError, AppState, FieldError};
-use crate::auth::tokens;
-use crate::store::Statement;
+use crate::error::{ApiError, FieldError};
+
+/// An integer that may be written as a float with no fraction (`3.0`): JSON Schema calls
+/// both integers, so the API accepts both.
+pub fn integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::Deserialize;
+    let v = Option::<serde_json::Number>::deserialize(d)?;
+    match v {
+        None => Ok(None),
+        Some(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Ok(Some(i)),
+            #[allow(clippy::cast_possible_truncation)]
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
+            _ => Err(serde::de::Error::custom(format!(
+                "invalid type: number `{n}`, expected an integer"
+            ))),
+        },
+    }
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    Option::<T>::deserialize(d).map(Some)
+}
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -168,144 +193,6 @@ pub async fn buffer_body(req: Request) -> Result<Request, ApiError> {
 /// SHA-256 of method, path and body of a request that carries an `Idempotency-Key`.
 #[derive(Debug, Clone)]
 pub struct BodyDigest(pub String);
-
-/// How the caller authenticated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// An access token of a login session.
-    Session { sid: String },
-    /// An API key; `write` keys may also read.
-    ApiKey { key_id: String, write: bool },
-}
-
-/// The authenticated caller. Extracting it is what makes a route require authentication.
-#[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub user_id: String,
-    pub credential: Credential,
-}
-
-impl AuthUser {
-    /// The principal for rate limits and idempotency keys: the user, or the key.
-    pub fn principal(&self) -> String {
-        match &self.credential {
-            Credential::Session { .. } => format!("user:{}", self.user_id),
-            Credential::ApiKey { key_id, .. } => format!("key:{key_id}"),
-        }
-    }
-}
-
-fn unauthenticated(detail: &str) -> ApiError {
-    ApiError::Unauthenticated(detail.to_owned())
-}
-
-fn bearer(parts: &Parts) -> Result<&str, ApiError> {
-    let value = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| unauthenticated("this request needs `Authorization: Bearer <token>`"))?;
-    let value = value
-        .to_str()
-        .map_err(|_| unauthenticated("the Authorization header is not valid"))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or_else(|| unauthenticated("expected `Bearer <token>`"))?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(unauthenticated("expected `Bearer <token>`"));
-    }
-    Ok(token.trim())
-}
-
-async fn api_key(state: &AppState, key: &str) -> Result<(String, String, bool), ApiError> {
-    let invalid = || unauthenticated("the API key is invalid, expired or revoked");
-    if !tokens::well_formed(tokens::API_KEY_PREFIX, key) {
-        return Err(invalid());
-    }
-    let now = state.ports.clock.now_ms();
-    let rows = state
-        .ports
-        .store
-        .query(Statement::new(
-            "SELECT id, user_id, scopes FROM api_keys WHERE key_hash = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
-            vec![tokens::digest(key).into(), now.into()],
-        ))
-        .await?;
-    let row = rows.first().ok_or_else(invalid)?;
-    let scopes = row.text(2)?;
-    Ok((row.text(0)?, row.text(1)?, scopes.split(',').any(|s| s == "write")))
-}
-
-impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(user) = parts.extensions.get::<AuthUser>() {
-            return Ok(user.clone());
-        }
-        let token = bearer(parts)?;
-        let user = if token.starts_with(tokens::API_KEY_PREFIX) {
-            let (key_id, user_id, write) = api_key(&super::request_state(parts, state), token).await?;
-            let reads_only = matches!(parts.method, Method::GET | Method::HEAD);
-            if !reads_only && !write {
-                if let Some(log) = parts.extensions.get::<LogContext>() {
-                    log.set_principal(&format!("key:{key_id}"));
-                }
-                return Err(ApiError::Forbidden("this API key has only the `read` scope".to_owned()));
-            }
-            AuthUser {
-                user_id,
-                credential: Credential::ApiKey { key_id, write },
-            }
-        } else {
-            let claims = state
-                .ports
-                .settings
-                .jwt
-                .verify(token, state.ports.clock.now_ms())
-                .map_err(|_| unauthenticated("the access token is invalid or expired"))?;
-            AuthUser {
-                user_id: claims.sub,
-                credential: Credential::Session { sid: claims.sid },
-            }
-        };
-        let log = parts.extensions.get::<LogContext>().cloned();
-        if let Some(log) = &log {
-            log.set_principal(&user.principal());
-        }
-        if let Some(limits) = state.ports.settings.rate_limits {
-            let key = format!("principal:{}", user.principal());
-            let fail_open = super::limits::OnError::FailOpen;
-            super::limits::enforce(state, log.as_ref(), "principal", &key, limits.principal, fail_open).await?;
-        }
-        parts.extensions.insert(user.clone());
-        Ok(user)
-    }
-}
-
-/// A caller authenticated by an access token of a login session: API keys may never
-/// manage keys, sessions or the password.
-#[derive(Debug, Clone)]
-pub struct SessionUser {
-    pub user_id: String,
-    pub sid: String,
-}
-
-impl FromRequestParts<AppState> for SessionUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let user = AuthUser::from_request_parts(parts, state).await?;
-        match user.credential {
-            Credential::Session { sid } => Ok(SessionUser {
-                user_id: user.user_id,
-                sid,
-            }),
-            Credential::ApiKey { .. } => Err(ApiError::Forbidden(
-                "API keys cannot manage API keys, sessions or the password; use an access token".to_owned(),
-            )),
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

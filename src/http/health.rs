@@ -4,7 +4,8 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, Ctx};
+use super::state::Ctx;
+use crate::error::ApiError;
 use crate::store::Statement;
 
 /// Health of the API and its database.
@@ -29,12 +30,11 @@ pub struct Health {
     operation_id = "getHealth",
     responses(
         (status = 200, description = "The API and its database are up", body = Health),
-        (status = 503, description = "The database cannot be reached", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database cannot be reached", body = super::Problem),
     )
 )]
-pub async fn health(Ctx(state): Ctx) -> Result<Json<Health>, ApiError> {
-    state
-        .ports
+pub async fn health(ctx: Ctx) -> Result<Json<Health>, ApiError> {
+    ctx.ports
         .store
         .query(Statement::new("SELECT 1", Vec::new()))
         .await

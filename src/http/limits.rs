@@ -5,7 +5,8 @@ use axum::extract::FromRequestParts;
 use http::{request::Parts, HeaderMap, HeaderName, HeaderValue};
 
 use super::middleware::LogContext;
-use super::{ApiError, AppState};
+use super::state::{AppState, Ctx};
+use crate::error::ApiError;
 use crate::ratelimit::{Decision, Quota};
 
 pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
@@ -91,20 +92,33 @@ pub enum OnError {
     FailClosed,
 }
 
+/// How a policy counts: exactly at the shared store on every request, or from budget the
+/// instance leased (high-volume policies; see `ratelimit::lease`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    Exact,
+    Leased,
+}
+
 /// Applies one request to `key` under `quota`.
 ///
 /// # Errors
 /// `RateLimited` with a retry time, or `Unavailable` when failing closed.
 pub async fn enforce(
-    state: &AppState,
+    ctx: &Ctx,
     log: Option<&LogContext>,
     policy: &'static str,
     key: &str,
     quota: Quota,
-    on_error: OnError,
+    (counting, on_error): (Counting, OnError),
 ) -> Result<(), ApiError> {
-    let now = state.ports.clock.now_ms();
-    match state.ports.limiter.check(key, quota, now, true).await {
+    let now = ctx.ports.clock.now_ms();
+    let limiter = &ctx.ports.limiter;
+    let checked = match counting {
+        Counting::Exact => limiter.check(key, quota, now, true).await,
+        Counting::Leased => limiter.admit(key, quota, now).await,
+    };
+    match checked.map(|c| c.decision) {
         Ok(decision) => {
             if let Some(log) = log {
                 log.set_rate_limit(Applied {
@@ -141,11 +155,12 @@ pub struct AuthIpLimit;
 impl FromRequestParts<AppState> for AuthIpLimit {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(limits) = state.ports.settings.rate_limits else {
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        let ctx = Ctx::of(parts)?;
+        let Some(limits) = ctx.ports.settings.rate_limits else {
             return Ok(AuthIpLimit);
         };
-        let ip = client_ip(parts, state.ports.settings.trust_forwarded_for);
+        let ip = client_ip(parts, ctx.ports.settings.trust_forwarded_for);
         let on_error = if parts.uri.path() == "/v1/auth/login" {
             OnError::FailClosed
         } else {
@@ -153,12 +168,12 @@ impl FromRequestParts<AppState> for AuthIpLimit {
         };
         let log = parts.extensions.get::<LogContext>().cloned();
         enforce(
-            state,
+            &ctx,
             log.as_ref(),
             "auth-ip",
             &format!("auth-ip:{ip}"),
             limits.auth_ip,
-            on_error,
+            (Counting::Exact, on_error),
         )
         .await?;
         Ok(AuthIpLimit)

@@ -12,8 +12,10 @@ use axum::{
 use http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use serde::Serialize;
 
-use super::problem::{self, ApiError, ProblemMarker};
-use super::{AppState, RequestState};
+use super::problem::{self, ProblemMarker};
+use super::state::AppState;
+use crate::counting::RoundTrips;
+use crate::error::ApiError;
 use crate::faults::{FailingStore, Fault, X_FAULT_INJECT};
 use crate::ports::Level;
 use crate::store::Consistency;
@@ -101,6 +103,9 @@ struct LogLine<'a> {
     status: u16,
     duration_ms: i64,
     principal: Option<&'a str>,
+    /// Round trips to the database and to the rate limiter's shared store.
+    store_calls: u32,
+    limiter_calls: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     problem: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,7 +123,9 @@ const ALLOWED_HEADERS: &str =
     "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id, X-D1-Bookmark";
 
 pub async fn request_context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let ports = &state.ports;
+    let base = state.base();
+    let ports = &base.ports;
+    let trips = Arc::new(RoundTrips::default());
     let started = ports.clock.now_ms();
     let request_id = match req.headers().get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
         Some(id) if valid_request_id(id) => id.to_owned(),
@@ -187,11 +194,7 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
                     }
                     _ => {}
                 }
-                if let Some(store) = store {
-                    let mut scoped = state.clone();
-                    scoped.ports.store = store;
-                    req.extensions_mut().insert(RequestState(scoped));
-                }
+                req.extensions_mut().insert(state.request(store, &trips));
                 next.run(req).await
             }
         }
@@ -252,6 +255,8 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
             status,
             duration_ms: ports.clock.now_ms().saturating_sub(started),
             principal: fields.principal.as_deref(),
+            store_calls: trips.store(),
+            limiter_calls: trips.limiter(),
             problem: problem_slug,
             error: hidden_error.as_deref(),
             limiter_error: fields.limiter_error.as_deref(),
@@ -283,7 +288,7 @@ fn preflight(allowed: bool) -> Response {
 
 fn with_problem_body(res: Response, err: &ApiError, request_id: &str) -> Response {
     let (mut parts, _) = res.into_parts();
-    let mut problem = err.to_problem();
+    let mut problem = problem::to_problem(err);
     let rendered = problem::render(&mut problem, request_id);
     let (rparts, body) = rendered.into_parts();
     parts.status = rparts.status;

@@ -2,63 +2,31 @@
 //! contract (request ids, problem+json, security headers, CORS, one log line per request).
 
 pub mod accounts;
+pub mod api_keys;
+pub mod auth;
 pub mod conditional;
 #[cfg(feature = "docs")]
 pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod limits;
+pub mod members;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod projects;
+pub mod state;
 pub mod tasks;
 
-use std::sync::{Arc, OnceLock};
-
 use axum::Router;
-use bytes::Bytes;
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::error::ApiError;
 use crate::ports::Ports;
-pub use problem::{ApiError, FieldError, Problem};
-
-/// Shared state of every handler: the ports and what is computed once per instance.
-#[derive(Clone)]
-pub struct AppState {
-    pub ports: Ports,
-    /// The serialized OpenAPI document, rendered on first request.
-    pub openapi: Arc<OnceLock<Bytes>>,
-    pub openapi_doc: Arc<utoipa::openapi::OpenApi>,
-}
-
-/// A request's own view of the state, inserted by [`middleware::request_context`] when
-/// the host opened a replica session (D1 Sessions) for the request: the router's state
-/// with the store replaced by the session.
-#[derive(Clone)]
-pub struct RequestState(pub AppState);
-
-/// The state as the current request sees it: its replica session if it has one.
-pub fn request_state(parts: &http::request::Parts, state: &AppState) -> AppState {
-    parts
-        .extensions
-        .get::<RequestState>()
-        .map_or_else(|| state.clone(), |s| s.0.clone())
-}
-
-/// Extracts [`request_state`]: what handlers that reach the store take instead of
-/// `State<AppState>`.
-pub struct Ctx(pub AppState);
-
-impl axum::extract::FromRequestParts<AppState> for Ctx {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut http::request::Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Ctx(request_state(parts, state)))
-    }
-}
+pub use problem::Problem;
+pub use state::{AppState, Ctx};
 
 /// Builds the router and the OpenAPI document from the same route table, so the
 /// document cannot list a route the router lacks or miss one it has.
@@ -73,16 +41,16 @@ pub fn router_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::logout_all))
         .routes(routes!(accounts::get_me, accounts::update_me))
         .routes(routes!(accounts::change_password))
-        .routes(routes!(accounts::create_api_key, accounts::list_api_keys))
-        .routes(routes!(accounts::delete_api_key))
+        .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
+        .routes(routes!(api_keys::delete_api_key))
         .routes(routes!(projects::create_project, projects::list_projects))
         .routes(routes!(
             projects::get_project,
             projects::update_project,
             projects::delete_project
         ))
-        .routes(routes!(projects::list_members, projects::add_member))
-        .routes(routes!(projects::update_member, projects::remove_member))
+        .routes(routes!(members::list_members, members::add_member))
+        .routes(routes!(members::update_member, members::remove_member))
         .routes(routes!(projects::list_events))
         .routes(routes!(tasks::create_task, tasks::list_tasks))
         .routes(routes!(tasks::get_task, tasks::update_task, tasks::delete_task))
@@ -93,11 +61,7 @@ pub fn router_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The application: every host calls this once with its ports and serves the result.
 pub fn app(ports: Ports) -> Router {
     let (router, doc) = router_and_doc();
-    let state = AppState {
-        ports,
-        openapi: Arc::new(OnceLock::new()),
-        openapi_doc: Arc::new(doc),
-    };
+    let state = AppState::new(ports, doc);
     #[cfg(feature = "docs")]
     let router = {
         use axum::routing::get;
@@ -140,7 +104,7 @@ pub fn panic_response() -> axum::response::Response {
 }
 
 fn internal_failure(request_id: &str) -> axum::response::Response {
-    let mut problem = ApiError::Internal(String::new()).to_problem();
+    let mut problem = problem::to_problem(&ApiError::Internal(String::new()));
     let mut res = problem::render(&mut problem, request_id);
     if let Ok(v) = http::HeaderValue::from_str(request_id) {
         res.headers_mut().insert(middleware::X_REQUEST_ID, v);

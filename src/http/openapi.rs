@@ -1,10 +1,13 @@
 //! The OpenAPI 3.1 document, generated from the handlers' and types' annotations.
 
-use axum::{extract::State, response::IntoResponse};
+use axum::response::IntoResponse;
 use http::{header, HeaderValue};
 use utoipa::OpenApi;
 
-use super::AppState;
+use super::state::Ctx;
+use crate::domain::project::{ProjectDescription, ProjectName};
+use crate::domain::task::{Label, Labels, TaskDescription, TaskTitle};
+use crate::domain::user::{ApiKeyName, DisplayName, Email, Password};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,7 +29,7 @@ primary. Hosts with one database (Spin SQLite) never answer the header and accep
         license(name = "MIT OR Apache-2.0")
     ),
     servers((url = "/", description = "This host")),
-    components(schemas(super::Problem, super::FieldError)),
+    components(schemas(super::Problem, crate::error::FieldError)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "operations", description = "Health and API description"),
@@ -190,6 +193,7 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
             };
             for (code, response) in responses.iter_mut() {
                 if !code.starts_with('2') {
+                    problem_content(response);
                     continue;
                 }
                 if let Some(r) = response.as_object_mut() {
@@ -228,44 +232,71 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
     v
 }
 
+/// A problem response declared by a handler (`body = Problem`) is served as
+/// `application/problem+json`.
+fn problem_content(response: &mut serde_json::Value) {
+    let Some(content) = response.get_mut("content").and_then(serde_json::Value::as_object_mut) else {
+        return;
+    };
+    if let Some(json) = content.remove("application/json") {
+        content.insert("application/problem+json".to_owned(), json);
+    }
+}
+
 /// Writes the domain's validation rules into the request schemas and parameters, from
 /// the same constants the parsers use, so the document promises exactly what is accepted.
 fn constrain_fields(v: &mut serde_json::Value) {
     use crate::domain::patterns::{EMAIL, LINE, MULTILINE};
     use serde_json::{json, Value};
-    let line = |min: u32, max: u32| json!({"pattern": LINE, "minLength": min, "maxLength": max});
-    let multiline = |max: u32| json!({"pattern": MULTILINE, "maxLength": max});
-    let email = json!({"pattern": EMAIL, "maxLength": 254});
-    let password = json!({"minLength": 10, "maxLength": 128});
+    // Each text value's limits come from its type, as its parser applies them.
+    let text = |min: usize, max: usize, multiline: bool| {
+        if multiline {
+            json!({"pattern": MULTILINE, "maxLength": max})
+        } else {
+            json!({"pattern": LINE, "minLength": min, "maxLength": max})
+        }
+    };
+    macro_rules! limits {
+        ($t:ty) => {
+            text(<$t>::MIN, <$t>::MAX, <$t>::MULTILINE)
+        };
+    }
+    let name = limits!(DisplayName);
+    let email = json!({"pattern": EMAIL, "maxLength": Email::MAX});
+    let password = json!({"minLength": Password::MIN, "maxLength": Password::MAX});
     let role = json!({"enum": ["viewer", "member", "admin", "owner"]});
     let status = json!({"enum": ["todo", "in_progress", "in_review", "done", "cancelled"]});
     let priority = json!({"enum": ["low", "medium", "high", "urgent"]});
     let date = json!({"format": "date"});
-    let labels = json!({"maxItems": 20, "items": {"type": "string", "pattern": LINE, "minLength": 1, "maxLength": 32}});
+    let mut label = limits!(Label);
+    if let Some(o) = label.as_object_mut() {
+        o.insert("type".into(), json!("string"));
+    }
+    let labels = json!({"maxItems": Labels::MAX_COUNT, "items": label});
     let scopes = json!({"minItems": 1, "items": {"type": "string", "enum": ["read", "write"]}});
     let rules: Vec<(&str, &str, Value)> = vec![
         ("RegisterRequest", "email", email.clone()),
-        ("RegisterRequest", "name", line(1, 100)),
+        ("RegisterRequest", "name", name.clone()),
         ("RegisterRequest", "password", password.clone()),
-        ("UpdateMeRequest", "name", line(1, 100)),
+        ("UpdateMeRequest", "name", name),
         ("ChangePasswordRequest", "new_password", password),
-        ("CreateApiKeyRequest", "name", line(1, 100)),
+        ("CreateApiKeyRequest", "name", limits!(ApiKeyName)),
         ("CreateApiKeyRequest", "scopes", scopes),
-        ("CreateProjectRequest", "name", line(1, 100)),
-        ("CreateProjectRequest", "description", multiline(2000)),
-        ("UpdateProjectRequest", "name", line(1, 100)),
-        ("UpdateProjectRequest", "description", multiline(2000)),
+        ("CreateProjectRequest", "name", limits!(ProjectName)),
+        ("CreateProjectRequest", "description", limits!(ProjectDescription)),
+        ("UpdateProjectRequest", "name", limits!(ProjectName)),
+        ("UpdateProjectRequest", "description", limits!(ProjectDescription)),
         ("AddMemberRequest", "email", email),
         ("AddMemberRequest", "role", role.clone()),
         ("UpdateMemberRequest", "role", role),
-        ("CreateTaskRequest", "title", line(1, 200)),
-        ("CreateTaskRequest", "description", multiline(10_000)),
+        ("CreateTaskRequest", "title", limits!(TaskTitle)),
+        ("CreateTaskRequest", "description", limits!(TaskDescription)),
         ("CreateTaskRequest", "status", status.clone()),
         ("CreateTaskRequest", "priority", priority.clone()),
         ("CreateTaskRequest", "due_date", date.clone()),
         ("CreateTaskRequest", "labels", labels.clone()),
-        ("UpdateTaskRequest", "title", line(1, 200)),
-        ("UpdateTaskRequest", "description", multiline(10_000)),
+        ("UpdateTaskRequest", "title", limits!(TaskTitle)),
+        ("UpdateTaskRequest", "description", limits!(TaskDescription)),
         ("UpdateTaskRequest", "status", status),
         ("UpdateTaskRequest", "priority", priority),
         ("UpdateTaskRequest", "due_date", date.clone()),
@@ -350,15 +381,8 @@ fn constrain_fields(v: &mut serde_json::Value) {
     operation_id = "getOpenApi",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"))
 )]
-pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state
-        .openapi
-        .get_or_init(|| {
-            serde_json::to_vec(&finish_document(&state.openapi_doc))
-                .unwrap_or_default()
-                .into()
-        })
-        .clone();
+pub async fn openapi_json(ctx: Ctx) -> impl IntoResponse {
+    let body = ctx.openapi_json();
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),

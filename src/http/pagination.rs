@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use utoipa::ToSchema;
 
-use super::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError};
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
@@ -149,6 +149,65 @@ pub fn page_response<T: Serialize>(uri: &Uri, data: Vec<T>, next_cursor: Option<
         res.headers_mut().insert(http::header::LINK, link);
     }
     res
+}
+
+/// One list's cursors: the position a request continues from, and the next page's.
+pub struct Cursors<'a> {
+    codec: &'a CursorCodec,
+    list: String,
+}
+
+impl<'a> Cursors<'a> {
+    /// Cursors of the list named `list` (a cursor of another list is refused).
+    pub fn new(codec: &'a CursorCodec, list: impl Into<String>) -> Self {
+        Self {
+            codec,
+            list: list.into(),
+        }
+    }
+
+    /// The position the request's `cursor` names, if any.
+    ///
+    /// # Errors
+    /// 400 for a cursor this list did not issue.
+    pub fn after(&self, q: &ListQuery) -> Result<Option<Position>, ApiError> {
+        q.cursor
+            .as_deref()
+            .map(|c| self.codec.decode(c, &self.list))
+            .transpose()
+    }
+
+    /// The page, with a cursor after its last item (`key`, `id`) when another follows.
+    pub fn page<T: Serialize>(
+        &self,
+        uri: &Uri,
+        data: Vec<T>,
+        next: Option<(serde_json::Value, String)>,
+    ) -> axum::response::Response {
+        let next_cursor = next.map(|(key, id)| {
+            self.codec.encode(&Position {
+                list: self.list.clone(),
+                key,
+                id,
+            })
+        });
+        page_response(uri, data, next_cursor)
+    }
+
+    /// [`Cursors::page`] for lists ordered by id: `more` says whether another page follows.
+    pub fn page_by_id<T: Serialize>(
+        &self,
+        uri: &Uri,
+        data: Vec<T>,
+        more: bool,
+        id: impl Fn(&T) -> String,
+    ) -> axum::response::Response {
+        let next = data
+            .last()
+            .filter(|_| more)
+            .map(|last| (serde_json::Value::Null, id(last)));
+        self.page(uri, data, next)
+    }
 }
 
 /// The `Link` header pointing at the next page: the request's own path and query with

@@ -1,55 +1,12 @@
-//! One error type for the whole API, rendered once as RFC 9457 `application/problem+json`.
+//! The error type rendered once as RFC 9457 `application/problem+json`: the status and
+//! title of each class, and the body (the request middleware adds the request id).
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::store::StoreError;
-
-/// One invalid field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct FieldError {
-    /// JSON path of the field (`title`, `labels[3]`), or a parameter name.
-    pub field: String,
-    /// Machine-readable reason: `required`, `too_long`, `invalid`, `unknown_field`, …
-    pub code: String,
-    /// Human-readable explanation.
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-}
-
-/// Every failure the API reports. Internal details stay in the log, never in a body.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ApiError {
-    Validation(Vec<FieldError>),
-    Malformed(String),
-    Unauthenticated(String),
-    Forbidden(String),
-    NotFound(String),
-    MethodNotAllowed,
-    Conflict(String),
-    InvalidStatusTransition(String),
-    PreconditionFailed(String),
-    PayloadTooLarge(usize),
-    UnsupportedMediaType,
-    RateLimited {
-        retry_after_secs: u64,
-    },
-    /// The detail is logged, the body says only "internal error".
-    Internal(String),
-    /// The detail is logged, the body says only that a dependency is unavailable.
-    Unavailable(String),
-}
+pub use crate::error::{ApiError, FieldError};
 
 /// The problem types: (slug, title, status). One stable `type` per class.
 pub const PROBLEM_TYPES: &[(&str, &str, u16)] = &[
@@ -88,97 +45,30 @@ pub struct Problem {
     pub errors: Option<Vec<FieldError>>,
 }
 
-impl ApiError {
-    pub fn slug(&self) -> &'static str {
-        match self {
-            ApiError::Validation(_) => "validation",
-            ApiError::Malformed(_) => "malformed",
-            ApiError::Unauthenticated(_) => "unauthenticated",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::NotFound(_) => "not-found",
-            ApiError::MethodNotAllowed => "method-not-allowed",
-            ApiError::Conflict(_) => "conflict",
-            ApiError::InvalidStatusTransition(_) => "invalid-status-transition",
-            ApiError::PreconditionFailed(_) => "precondition-failed",
-            ApiError::PayloadTooLarge(_) => "payload-too-large",
-            ApiError::UnsupportedMediaType => "unsupported-media-type",
-            ApiError::RateLimited { .. } => "rate-limited",
-            ApiError::Internal(_) => "internal",
-            ApiError::Unavailable(_) => "unavailable",
-        }
-    }
+fn class(slug: &str) -> Option<&'static (&'static str, &'static str, u16)> {
+    PROBLEM_TYPES.iter().find(|(s, _, _)| *s == slug)
+}
 
-    pub fn status(&self) -> StatusCode {
-        let code = PROBLEM_TYPES
-            .iter()
-            .find(|(s, _, _)| *s == self.slug())
-            .map_or(500, |(_, _, c)| *c);
-        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
+/// The HTTP status of an error.
+pub fn status(e: &ApiError) -> StatusCode {
+    class(e.slug())
+        .and_then(|(_, _, c)| StatusCode::from_u16(*c).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
 
-    /// What the log gets beyond the public body: the hidden cause of a 5xx.
-    pub fn log_detail(&self) -> Option<&str> {
-        match self {
-            ApiError::Internal(d) | ApiError::Unavailable(d) => Some(d),
+/// The public problem body of an error (without the request id).
+pub fn to_problem(e: &ApiError) -> Problem {
+    let slug = e.slug();
+    Problem {
+        type_uri: format!("{PROBLEM_TYPE_BASE}{slug}"),
+        title: class(slug).map_or("Error", |(_, t, _)| *t).to_owned(),
+        status: status(e).as_u16(),
+        detail: e.detail(),
+        request_id: String::new(),
+        errors: match e {
+            ApiError::Validation(errs) => Some(errs.clone()),
             _ => None,
-        }
-    }
-
-    /// The public problem body (without the request id, which the middleware adds).
-    pub fn to_problem(&self) -> Problem {
-        let slug = self.slug();
-        let title = PROBLEM_TYPES
-            .iter()
-            .find(|(s, _, _)| *s == slug)
-            .map_or("Error", |(_, t, _)| *t);
-        let detail = match self {
-            ApiError::Validation(errs) => {
-                format!("{} field(s) are invalid; see `errors`", errs.len())
-            }
-            ApiError::Malformed(d)
-            | ApiError::Unauthenticated(d)
-            | ApiError::Forbidden(d)
-            | ApiError::NotFound(d)
-            | ApiError::Conflict(d)
-            | ApiError::InvalidStatusTransition(d)
-            | ApiError::PreconditionFailed(d) => d.clone(),
-            ApiError::MethodNotAllowed => "this method is not allowed on this resource".to_owned(),
-            ApiError::PayloadTooLarge(max) => format!("request body exceeds {max} bytes"),
-            ApiError::UnsupportedMediaType => {
-                "request body must be sent as `Content-Type: application/json`".to_owned()
-            }
-            ApiError::RateLimited { retry_after_secs } => {
-                format!("rate limit exceeded; retry after {retry_after_secs} s")
-            }
-            ApiError::Internal(_) => "an internal error occurred; quote the request id when reporting it".to_owned(),
-            ApiError::Unavailable(_) => "a dependency is temporarily unavailable; retry later".to_owned(),
-        };
-        Problem {
-            type_uri: format!("{PROBLEM_TYPE_BASE}{slug}"),
-            title: title.to_owned(),
-            status: self.status().as_u16(),
-            detail,
-            request_id: String::new(),
-            errors: match self {
-                ApiError::Validation(errs) => Some(errs.clone()),
-                _ => None,
-            },
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(m) => ApiError::Unavailable(m),
-            other => ApiError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.slug(), self.to_problem().detail)
+        },
     }
 }
 
@@ -189,7 +79,7 @@ pub struct ProblemMarker(pub ApiError);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut res = self.status().into_response();
+        let mut res = status(&self).into_response();
         if let ApiError::RateLimited { retry_after_secs } = &self {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 res.headers_mut().insert(http::header::RETRY_AFTER, v);

@@ -6,14 +6,17 @@ use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::conditional::{created, finish, if_match, resource, Idempotency, Start};
-use super::extract::{AuthUser, JsonBody};
-use super::pagination::{page_response, ListQuery, Page, Position};
-use super::projects::double_option;
-use super::{ApiError, AppState, Ctx, FieldError};
-use crate::domain::task::{parse_description, parse_due_date, parse_labels, parse_title, Priority, Status};
-use crate::domain::Errors;
-use crate::service::tasks::{self, After, AssigneeFilter, Filters, NewTask, Scope, Sort, Task, TaskPatch};
+use super::auth::Auth;
+use super::conditional::{answer, created, if_match, resource, Idempotency};
+use super::extract::{double_option, JsonBody};
+use super::pagination::{Cursors, ListQuery, Page};
+use crate::domain::ids::{ProjectId, TaskId, UserId};
+use crate::domain::task::{
+    parse_due_date, Labels, NewTask, Priority, Status, Task, TaskDescription, TaskPatch, TaskTitle,
+};
+use crate::error::{ApiError, Errors, FieldError};
+use crate::service::tasks;
+use crate::sql::task_list::{After, AssigneeFilter, Filters, Scope, Sort, SortKey};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -63,8 +66,8 @@ impl CreateTaskRequest {
     /// `Validation` with every failing field.
     pub fn validate(&self) -> Result<NewTask, ApiError> {
         let mut errs = Errors::default();
-        let title = errs.check(parse_title("title", &self.title));
-        let description = errs.check(parse_description(
+        let title = errs.check(TaskTitle::parse("title", &self.title));
+        let description = errs.check(TaskDescription::parse(
             "description",
             self.description.as_deref().unwrap_or_default(),
         ));
@@ -80,20 +83,16 @@ impl CreateTaskRequest {
             Some(d) => errs.check(parse_due_date("due_date", d)).map(Some),
             None => Some(None),
         };
-        let labels = match parse_labels("labels", self.labels.as_deref().unwrap_or_default()) {
-            Ok(l) => Some(l),
-            Err(e) => {
-                errs.0.extend(e);
-                None
-            }
-        };
+        let labels = Labels::parse("labels", self.labels.as_deref().unwrap_or_default())
+            .map_err(|e| errs.extend(e))
+            .ok();
         let new = (|| {
             Some(NewTask {
                 title: title?,
                 description: description?,
                 status: status?,
                 priority: priority?,
-                assignee_id: self.assignee_id.clone(),
+                assignee_id: self.assignee_id.clone().map(UserId::new),
                 due_date: due_date?,
                 labels: labels?,
             })
@@ -110,20 +109,26 @@ impl UpdateTaskRequest {
     /// `Validation` with every failing field.
     pub fn validate(&self) -> Result<TaskPatch, ApiError> {
         let mut errs = Errors::default();
-        let mut patch = TaskPatch::default();
-        if let Some(t) = &self.title {
-            patch.title = errs.check(parse_title("title", t));
-        }
-        if let Some(d) = &self.description {
-            patch.description = errs.check(parse_description("description", d));
-        }
-        if let Some(s) = &self.status {
-            patch.status = errs.check(Status::parse("status", s));
-        }
-        if let Some(p) = &self.priority {
-            patch.priority = errs.check(Priority::parse("priority", p));
-        }
-        patch.assignee_id = self.assignee_id.clone();
+        let mut patch = TaskPatch {
+            title: self
+                .title
+                .as_deref()
+                .and_then(|t| errs.check(TaskTitle::parse("title", t))),
+            description: self
+                .description
+                .as_deref()
+                .and_then(|d| errs.check(TaskDescription::parse("description", d))),
+            status: self
+                .status
+                .as_deref()
+                .and_then(|s| errs.check(Status::parse("status", s))),
+            priority: self
+                .priority
+                .as_deref()
+                .and_then(|p| errs.check(Priority::parse("priority", p))),
+            assignee_id: self.assignee_id.clone().map(|a| a.map(UserId::new)),
+            ..TaskPatch::default()
+        };
         if let Some(d) = &self.due_date {
             patch.due_date = match d {
                 None => Some(None),
@@ -131,14 +136,9 @@ impl UpdateTaskRequest {
             };
         }
         if let Some(l) = &self.labels {
-            match parse_labels("labels", l) {
-                Ok(l) => patch.labels = Some(l),
-                Err(e) => errs.0.extend(e),
-            }
+            patch.labels = Labels::parse("labels", l).map_err(|e| errs.extend(e)).ok();
         }
-        if !errs.0.is_empty() {
-            return Err(ApiError::Validation(errs.0));
-        }
+        errs.done()?;
         Ok(patch)
     }
 }
@@ -151,33 +151,23 @@ impl UpdateTaskRequest {
     responses(
         (status = 201, description = "Created", body = Task,
             headers(("Location" = String, description = "URL of the task"), ("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role below member", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such project, or not a member", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Archived project, or Idempotency-Key in flight", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields; assignee not a member; key reused", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role below member", body = super::Problem),
+        (status = 404, description = "No such project, or not a member", body = super::Problem),
+        (status = 409, description = "Archived project, or Idempotency-Key in flight", body = super::Problem),
+        (status = 422, description = "Invalid fields; assignee not a member; key reused", body = super::Problem),
     ))]
 pub async fn create_task(
-    Ctx(state): Ctx,
-    user: AuthUser,
-    Path(project_id): Path<String>,
-    idem: Idempotency,
+    a: Auth,
+    Path(project): Path<ProjectId>,
+    Idempotency(key): Idempotency,
     JsonBody(req): JsonBody<CreateTaskRequest>,
 ) -> Result<Response, ApiError> {
     let new = req.validate()?;
-    let reservation = match idem.start(&state).await? {
-        Start::Replay(res) => return Ok(res),
-        Start::Proceed(r) => r,
-    };
-    let mut stored = None;
-    let result = tasks::create(&state.ports, &user, &project_id, new, |t| {
-        let s = created(format!("/v1/tasks/{}", t.id), Some(t.etag()), t);
-        let stmts = reservation.as_ref().map(|r| vec![r.complete(&s)]).unwrap_or_default();
-        stored = Some(s);
-        stmts
+    let c = tasks::create(&a.ctx.ports, &a.caller, &project, new, key.as_ref(), |t| {
+        created(format!("/v1/tasks/{}", t.id), Some(t.etag()), t)
     })
-    .await;
-    let result = result.and_then(|_| stored.ok_or_else(|| ApiError::Internal("no response built".into())));
-    finish(&state, reservation, result).await
+    .await?;
+    Ok(answer(c))
 }
 
 const TASK_FILTERS: &[&str] = &[
@@ -191,88 +181,61 @@ const TASK_FILTERS: &[&str] = &[
     "sort",
 ];
 
-fn parse_filters(q: &ListQuery, caller_id: &str) -> Result<(Filters, Sort), ApiError> {
-    let mut errs: Vec<FieldError> = Vec::new();
-    let mut f = Filters::default();
-    if let Some(s) = q.param("status") {
-        for part in s.split(',').filter(|_| !s.is_empty()) {
-            match Status::parse("status", part) {
-                Ok(st) => f.statuses.push(st),
-                Err(e) => errs.push(e),
-            }
-        }
-    }
-    if let Some(p) = q.param("priority") {
-        for part in p.split(',').filter(|_| !p.is_empty()) {
-            match Priority::parse("priority", part) {
-                Ok(pr) => f.priorities.push(pr),
-                Err(e) => errs.push(e),
-            }
-        }
-    }
-    f.assignee = match q.param("assignee") {
-        None | Some("") => None,
-        Some("me") => Some(AssigneeFilter::User(caller_id.to_owned())),
-        Some("none") => Some(AssigneeFilter::Nobody),
-        Some(id) => Some(AssigneeFilter::User(id.to_owned())),
+/// Parses a comma list of values, recording each bad one.
+fn comma_list<T>(
+    q: &ListQuery,
+    name: &str,
+    parse: impl Fn(&str, &str) -> Result<T, FieldError>,
+    errs: &mut Errors,
+) -> Vec<T> {
+    q.param(name)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.split(',').filter_map(|part| errs.check(parse(name, part))).collect())
+        .unwrap_or_default()
+}
+
+fn parse_filters(q: &ListQuery, caller: &UserId) -> Result<(Filters, Sort), ApiError> {
+    let mut errs = Errors::default();
+    let mut f = Filters {
+        statuses: comma_list(q, "status", Status::parse, &mut errs),
+        priorities: comma_list(q, "priority", Priority::parse, &mut errs),
+        assignee: match q.param("assignee") {
+            None | Some("") => None,
+            Some("me") => Some(AssigneeFilter::User(caller.clone())),
+            Some("none") => Some(AssigneeFilter::Nobody),
+            Some(id) => Some(AssigneeFilter::User(UserId::new(id))),
+        },
+        label: q.param("label").filter(|l| !l.is_empty()).map(str::to_owned),
+        q: q.param("q").filter(|s| !s.is_empty()).map(str::to_owned),
+        ..Filters::default()
     };
-    f.label = q.param("label").filter(|l| !l.is_empty()).map(str::to_owned);
     for (name, slot) in [("due_before", &mut f.due_before), ("due_after", &mut f.due_after)] {
-        if let Some(d) = q.param(name) {
-            match parse_due_date(name, d) {
-                Ok(d) => *slot = Some(d),
-                Err(e) => errs.push(e),
-            }
-        }
+        *slot = q.param(name).and_then(|d| errs.check(parse_due_date(name, d)));
     }
-    f.q = q.param("q").filter(|s| !s.is_empty()).map(str::to_owned);
     if f.q.as_ref().is_some_and(|s| s.chars().count() > 200) {
         errs.push(FieldError::new("q", "too_long", "must be at most 200 characters"));
     }
-    let sort = match q.param("sort") {
-        None => Sort::DEFAULT,
-        Some(s) => match Sort::parse(s) {
-            Ok(s) => s,
-            Err(e) => {
-                errs.push(e);
-                Sort::DEFAULT
-            }
-        },
-    };
-    if errs.is_empty() {
-        Ok((f, sort))
-    } else {
-        Err(ApiError::Validation(errs))
-    }
+    let sort = q
+        .param("sort")
+        .map_or(Some(Sort::DEFAULT), |s| errs.check(Sort::parse(s)))
+        .unwrap_or(Sort::DEFAULT);
+    errs.finish(Some((f, sort)))
 }
 
-async fn list_response(
-    state: &AppState,
-    user: &AuthUser,
+/// One page of a task list: its cursors are bound to the list and the sort.
+async fn task_page(
+    a: &Auth,
     uri: &http::Uri,
     scope: Scope,
     list: String,
     q: &ListQuery,
-    (filters, sort): (&Filters, Sort),
+    sort: Sort,
+    filters: &Filters,
 ) -> Result<Response, ApiError> {
-    let codec = &state.ports.settings.cursor_codec;
-    let list = format!("{list}:{}", sort.name());
-    let after = q
-        .cursor
-        .as_deref()
-        .map(|c| codec.decode(c, &list))
-        .transpose()?
-        .map(|p| After { key: p.key, id: p.id });
-    let stmt = tasks::list_statement(&user.user_id, &scope, filters, sort, after.as_ref(), q.limit);
-    let (data, last) = tasks::list(&state.ports, stmt, sort, q.limit).await?;
-    let next = last.map(|a| {
-        codec.encode(&Position {
-            list,
-            key: a.key,
-            id: a.id,
-        })
-    });
-    Ok(page_response(uri, data, next))
+    let cursors = Cursors::new(a.ctx.cursors(), format!("{list}:{}", sort.name()));
+    let after = cursors.after(q)?.map(|p| After { key: p.key, id: p.id });
+    let (data, next) = tasks::list(&a.ctx.ports, &a.caller, &scope, filters, sort, after.as_ref(), q.limit).await?;
+    Ok(cursors.page(uri, data, next.map(|n| (n.key, n.id))))
 }
 
 /// A project's tasks, filtered and sorted, with keyset pagination.
@@ -293,31 +256,13 @@ async fn list_response(
     ),
     responses(
         (status = 200, description = "One page", body = Page<Task>, headers(("Link" = String, description = "rel=\"next\""))),
-        (status = 400, description = "Bad cursor", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such project, or not a member", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad filter", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such project, or not a member", body = super::Problem),
     ))]
-pub async fn list_tasks(
-    Ctx(state): Ctx,
-    user: AuthUser,
-    Path(project_id): Path<String>,
-    uri: http::Uri,
-) -> Result<Response, ApiError> {
+pub async fn list_tasks(a: Auth, Path(project): Path<ProjectId>, uri: http::Uri) -> Result<Response, ApiError> {
     let q = ListQuery::parse(&uri, TASK_FILTERS)?;
-    let (filters, sort) = parse_filters(&q, &user.user_id)?;
-    crate::service::projects::require_role(&state.ports, &user, &project_id, crate::domain::project::Role::Viewer)
-        .await?;
-    let list = format!("tasks:{project_id}");
-    list_response(
-        &state,
-        &user,
-        &uri,
-        Scope::Project(project_id),
-        list,
-        &q,
-        (&filters, sort),
-    )
-    .await
+    let (filters, sort) = parse_filters(&q, &a.caller.user_id)?;
+    let list = format!("tasks:{project}");
+    task_page(&a, &uri, Scope::Project(project), list, &q, sort, &filters).await
 }
 
 /// Tasks assigned to the caller across its projects, newest first (or `sort=created_at`).
@@ -334,33 +279,25 @@ pub async fn list_tasks(
         ("limit" = Option<u32>, Query, description = "1–100, default 20"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
-    responses(
-        (status = 200, description = "One page", body = Page<Task>),
-        (status = 400, description = "Bad cursor", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad filter", body = crate::http::Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn list_my_tasks(Ctx(state): Ctx, user: AuthUser, uri: http::Uri) -> Result<Response, ApiError> {
+    responses((status = 200, description = "One page", body = Page<Task>)))]
+pub async fn list_my_tasks(a: Auth, uri: http::Uri) -> Result<Response, ApiError> {
     let q = ListQuery::parse(
         &uri,
         &["status", "priority", "label", "due_before", "due_after", "q", "sort"],
     )?;
-    let (filters, sort) = parse_filters(&q, &user.user_id)?;
-    if sort.key != tasks::SortKey::CreatedAt {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "sort",
-            "invalid",
-            "must be created_at or -created_at",
-        )]));
+    let (filters, sort) = parse_filters(&q, &a.caller.user_id)?;
+    if sort.key != SortKey::CreatedAt {
+        return Err(ApiError::field("sort", "invalid", "must be created_at or -created_at"));
     }
-    let list = "my-tasks".to_owned();
-    list_response(
-        &state,
-        &user,
+    let me = a.caller.user_id.clone();
+    task_page(
+        &a,
         &uri,
-        Scope::AssignedTo(user.user_id.clone()),
-        list,
+        Scope::AssignedTo(me),
+        "my-tasks".to_owned(),
         &q,
-        (&filters, sort),
+        sort,
+        &filters,
     )
     .await
 }
@@ -372,16 +309,11 @@ pub async fn list_my_tasks(Ctx(state): Ctx, user: AuthUser, uri: http::Uri) -> R
     responses(
         (status = 200, description = "The task", body = Task, headers(("ETag" = String, description = "Version tag"))),
         (status = 304, description = "Not modified"),
-        (status = 404, description = "No such task, or not a member of its project", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such task, or not a member of its project", body = super::Problem),
     ))]
-pub async fn get_task(
-    Ctx(state): Ctx,
-    user: AuthUser,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let seen = tasks::get(&state.ports, &user, &id).await?;
-    Ok(resource(&headers, &seen.task.etag(), &seen.task))
+pub async fn get_task(a: Auth, Path(id): Path<TaskId>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let t = tasks::get(&a.ctx.ports, &a.caller, &id).await?;
+    Ok(resource(&headers, &t.etag(), &t))
 }
 
 /// Edit a task (member). Status moves follow the status machine; reopening needs admin.
@@ -391,21 +323,20 @@ pub async fn get_task(
     request_body = UpdateTaskRequest,
     responses(
         (status = 200, description = "The updated task", body = Task, headers(("ETag" = String, description = "Version tag"))),
-        (status = 403, description = "Role too low (or reopening without admin)", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such task, or not a member", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "invalid-status-transition, or archived project", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Stale If-Match", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields; assignee not a member", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role too low (or reopening without admin)", body = super::Problem),
+        (status = 404, description = "No such task, or not a member", body = super::Problem),
+        (status = 409, description = "invalid-status-transition, or archived project", body = super::Problem),
+        (status = 412, description = "Stale If-Match", body = super::Problem),
+        (status = 422, description = "Invalid fields; assignee not a member", body = super::Problem),
     ))]
 pub async fn update_task(
-    Ctx(state): Ctx,
-    user: AuthUser,
-    Path(id): Path<String>,
+    a: Auth,
+    Path(id): Path<TaskId>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<UpdateTaskRequest>,
 ) -> Result<Response, ApiError> {
     let patch = req.validate()?;
-    let t = tasks::update(&state.ports, &user, &id, patch, if_match(&headers).as_deref()).await?;
+    let t = tasks::update(&a.ctx.ports, &a.caller, &id, patch, if_match(&headers)).await?;
     Ok(resource(&HeaderMap::new(), &t.etag(), &t))
 }
 
@@ -415,16 +346,12 @@ pub async fn update_task(
     params(("id" = String, Path, description = "Task id"), ("If-Match" = Option<String>, Header, description = "ETag; 412 when stale")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Neither admin nor creator", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such task, or not a member", body = crate::http::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Stale If-Match", body = crate::http::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither admin nor creator", body = super::Problem),
+        (status = 404, description = "No such task, or not a member", body = super::Problem),
+        (status = 409, description = "Archived project", body = super::Problem),
+        (status = 412, description = "Stale If-Match", body = super::Problem),
     ))]
-pub async fn delete_task(
-    Ctx(state): Ctx,
-    user: AuthUser,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
-    tasks::delete(&state.ports, &user, &id, if_match(&headers).as_deref()).await?;
+pub async fn delete_task(a: Auth, Path(id): Path<TaskId>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
+    tasks::delete(&a.ctx.ports, &a.caller, &id, if_match(&headers)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -134,6 +134,11 @@ impl Store for D1Store {
         .await
     }
 
+    /// Several reads in one round trip: a D1 batch of SELECTs.
+    async fn query_many(&self, stmts: Vec<Statement>) -> Result<Vec<Vec<Row>>, StoreError> {
+        self.batch(stmts).await.map(|r| r.into_iter().map(|s| s.rows).collect())
+    }
+
     /// A D1 session per request: `first-primary` for writes, `first-unconstrained` for
     /// reads, or anchored at the client's bookmark. Queries of one session are
     /// sequentially consistent, wherever they run.

@@ -77,7 +77,9 @@ fn build_app(env: &Env) -> Result<Router, String> {
     taskapi::faults::install_panic_hook(logger.clone(), clock.clone());
     let ports = Ports {
         store: Arc::new(d1::D1Store::new(db)),
-        limiter: Arc::new(limiter::DoRateLimiter::new(limiter)),
+        limiter: Arc::new(taskapi::ratelimit::LeasingLimiter::new(limiter::DoBackend::new(
+            limiter,
+        ))),
         clock,
         random: Arc::new(WebCryptoRandom),
         logger,

@@ -106,6 +106,10 @@ impl Store for SqliteStore {
         self.with_conn(|c| run(c, stmt).map(|r| r.changes))
     }
 
+    async fn query_many(&self, stmts: Vec<Statement>) -> Result<Vec<Vec<Row>>, StoreError> {
+        self.batch(stmts).await.map(|r| r.into_iter().map(|s| s.rows).collect())
+    }
+
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError> {
         self.with_conn(|c| {
             let tx = c.transaction().map_err(|e| map_err(&e))?;

@@ -81,8 +81,21 @@ impl Store for SpinStore {
         self.run(stmt).await.map(|r| r.changes)
     }
 
+    /// Several reads in one read transaction (one snapshot; no write lock).
+    async fn query_many(&self, stmts: Vec<Statement>) -> Result<Vec<Vec<Row>>, StoreError> {
+        self.transaction("BEGIN", stmts)
+            .await
+            .map(|r| r.into_iter().map(|s| s.rows).collect())
+    }
+
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError> {
-        self.exec_plain("BEGIN IMMEDIATE").await?;
+        self.transaction("BEGIN IMMEDIATE", stmts).await
+    }
+}
+
+impl SpinStore {
+    async fn transaction(&self, begin: &'static str, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError> {
+        self.exec_plain(begin).await?;
         let mut results = Vec::with_capacity(stmts.len());
         for stmt in stmts {
             match self.run(stmt).await {

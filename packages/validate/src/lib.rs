@@ -6,13 +6,13 @@
 
 use serde::Serialize;
 use taskapi::domain::task::{Status, Transition};
-use taskapi::http::accounts::{
-    ChangePasswordRequest, CreateApiKeyRequest, LoginRequest, RefreshRequest, RegisterRequest, UpdateMeRequest,
-};
+use taskapi::error::{ApiError, FieldError};
+use taskapi::http::accounts::{ChangePasswordRequest, LoginRequest, RefreshRequest, RegisterRequest, UpdateMeRequest};
+use taskapi::http::api_keys::CreateApiKeyRequest;
 use taskapi::http::extract::{parse_json, MAX_BODY_BYTES};
-use taskapi::http::projects::{AddMemberRequest, CreateProjectRequest, UpdateMemberRequest, UpdateProjectRequest};
+use taskapi::http::members::{AddMemberRequest, UpdateMemberRequest};
+use taskapi::http::projects::{CreateProjectRequest, UpdateProjectRequest};
 use taskapi::http::tasks::{CreateTaskRequest, UpdateTaskRequest};
-use taskapi::http::{ApiError, FieldError};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -120,7 +120,7 @@ impl Verdict {
                 errors: Vec::new(),
             },
             Err(e) => {
-                let p = e.to_problem();
+                let p = taskapi::http::problem::to_problem(&e);
                 Verdict {
                     valid: false,
                     status: Some(p.status),

@@ -43,8 +43,38 @@ macro_rules! ensure_eq {
     };
 }
 
-/// Every check of the suite, named as a sentence.
-pub fn all_checks() -> Vec<(&'static str, Check)> {
+/// What a check needs of the host under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing beyond the contract: every host runs it.
+    Any,
+    /// A host started with the small limits of `fixtures::limited_host_config`.
+    RateLimitedHost,
+    /// A host with read replicas that answers `X-D1-Bookmark` (Workers).
+    D1Sessions,
+    /// A host with one database, which never answers `X-D1-Bookmark` (Spin, native).
+    SingleDatabase,
+}
+
+/// A check of the suite: its name (the function's, a sentence), and what it needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    pub name: &'static str,
+    pub check: Check,
+    pub needs: Needs,
+}
+
+/// Builds a group's registry from the check functions, named by their own names:
+/// `checks![Any => [a, b], D1Sessions => [c]]`.
+#[macro_export]
+macro_rules! checks {
+    ($($needs:ident => [$($check:ident),* $(,)?]),* $(,)?) => {
+        vec![$($($crate::Entry { name: stringify!($check), check: $check, needs: $crate::Needs::$needs },)*)*]
+    };
+}
+
+/// Every check of the suite.
+pub fn all_checks() -> Vec<Entry> {
     checks::all()
 }
 
@@ -66,12 +96,23 @@ impl Report {
 pub enum Suite {
     /// Everything but the rate-limit checks (hosts with raised limits).
     Main,
-    /// Only the `ratelimit_` checks (a host with `fixtures::limited_host_config`).
+    /// Only the checks that need a rate-limited host (`fixtures::limited_host_config`).
     RateLimits,
 }
 
-/// Runs the suite's checks (narrowed to names containing `filter`) against `base_url`,
-/// printing one line per check.
+impl Suite {
+    /// Whether a check with `needs` runs in this suite against a host with `traits`.
+    pub fn includes(self, needs: Needs, traits: HostTraits) -> bool {
+        match needs {
+            Needs::RateLimitedHost => self == Suite::RateLimits,
+            _ if self == Suite::RateLimits => false,
+            Needs::Any => true,
+            Needs::D1Sessions => traits.d1_sessions,
+            Needs::SingleDatabase => !traits.d1_sessions,
+        }
+    }
+}
+
 /// What differs between hosts, as far as the checks are concerned.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HostTraits {
@@ -81,13 +122,15 @@ pub struct HostTraits {
     pub panic_body_from_host: bool,
 }
 
+/// Runs the suite's checks (narrowed to names containing `filter`) against `base_url`,
+/// printing one line per check.
 pub fn run(base_url: &str, host: &str, suite: Suite, filter: Option<&str>, traits: HostTraits) -> Report {
     let mut client = Client::new(base_url);
     client.d1_sessions = traits.d1_sessions;
     client.panic_body_from_host = traits.panic_body_from_host;
     let mut report = Report::default();
-    for (name, check) in all_checks() {
-        if filter.is_some_and(|f| !name.contains(f)) || name.starts_with("ratelimit_") != (suite == Suite::RateLimits) {
+    for Entry { name, check, needs } in all_checks() {
+        if filter.is_some_and(|f| !name.contains(f)) || !suite.includes(needs, traits) {
             continue;
         }
         match check(&client) {

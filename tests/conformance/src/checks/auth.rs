@@ -8,78 +8,33 @@ use crate::fixtures::{
     b64, claims, header, keypair, sign_eddsa, sign_hs256, Account, CURRENT_KID, CURRENT_SEED, PASSWORD, PREVIOUS_KID,
     PREVIOUS_SEED, RETIRED_KID, RETIRED_SEED,
 };
-use crate::{ensure, ensure_eq, Check, Client};
+use crate::{ensure, ensure_eq, Client, Entry};
 
-pub fn checks() -> Vec<(&'static str, Check)> {
-    vec![
-        (
-            "register_returns_tokens_and_the_user_without_secrets",
-            register_returns_tokens_and_the_user_without_secrets,
-        ),
-        (
-            "register_refuses_a_taken_email_case_insensitively",
-            register_refuses_a_taken_email_case_insensitively,
-        ),
-        (
-            "register_reports_every_invalid_field",
-            register_reports_every_invalid_field,
-        ),
-        (
-            "register_rejects_unknown_fields_like_role",
-            register_rejects_unknown_fields_like_role,
-        ),
-        (
-            "bodies_must_be_json_well_formed_and_small",
-            bodies_must_be_json_well_formed_and_small,
-        ),
-        ("login_works_with_any_email_case", login_works_with_any_email_case),
-        (
-            "login_failures_look_the_same_for_unknown_email_and_wrong_password",
-            login_failures_look_the_same_for_unknown_email_and_wrong_password,
-        ),
-        ("me_requires_authentication", me_requires_authentication),
-        ("patch_me_renames_and_validates", patch_me_renames_and_validates),
-        (
-            "refresh_rotates_and_the_old_token_dies",
-            refresh_rotates_and_the_old_token_dies,
-        ),
-        (
-            "refresh_token_reuse_revokes_the_whole_session",
-            refresh_token_reuse_revokes_the_whole_session,
-        ),
-        ("logout_kills_only_its_own_session", logout_kills_only_its_own_session),
-        ("logout_all_kills_every_session", logout_all_kills_every_session),
-        (
-            "password_change_revokes_every_other_session",
-            password_change_revokes_every_other_session,
-        ),
-        (
-            "api_key_is_shown_once_and_acts_as_its_user",
-            api_key_is_shown_once_and_acts_as_its_user,
-        ),
-        ("read_scoped_keys_only_read", read_scoped_keys_only_read),
-        (
-            "api_keys_cannot_manage_keys_sessions_or_the_password",
-            api_keys_cannot_manage_keys_sessions_or_the_password,
-        ),
-        (
-            "a_deleted_api_key_stops_working_at_once",
-            a_deleted_api_key_stops_working_at_once,
-        ),
-        ("api_key_requests_are_validated", api_key_requests_are_validated),
-        (
-            "api_key_list_pages_with_cursor_and_link",
-            api_key_list_pages_with_cursor_and_link,
-        ),
-        (
-            "tokens_signed_by_the_current_or_previous_key_are_accepted",
-            tokens_signed_by_the_current_or_previous_key_are_accepted,
-        ),
-        (
-            "forged_and_invalid_tokens_are_all_refused",
-            forged_and_invalid_tokens_are_all_refused,
-        ),
-    ]
+pub fn checks() -> Vec<Entry> {
+    crate::checks![Any => [
+        register_returns_tokens_and_the_user_without_secrets,
+        register_refuses_a_taken_email_case_insensitively,
+        register_reports_every_invalid_field,
+        register_rejects_unknown_fields_like_role,
+        bodies_must_be_json_well_formed_and_small,
+        login_works_with_any_email_case,
+        login_failures_look_the_same_for_unknown_email_and_wrong_password,
+        me_requires_authentication,
+        patch_me_renames_and_validates,
+        refresh_rotates_and_the_old_token_dies,
+        refresh_token_reuse_revokes_the_whole_session,
+        logout_kills_only_its_own_session,
+        logout_all_kills_every_session,
+        password_change_revokes_every_other_session,
+        api_key_is_shown_once_and_acts_as_its_user,
+        read_scoped_keys_only_read,
+        api_keys_cannot_manage_keys_sessions_or_the_password,
+        a_deleted_api_key_stops_working_at_once,
+        api_key_requests_are_validated,
+        api_key_list_pages_with_cursor_and_link,
+        tokens_signed_by_the_current_or_previous_key_are_accepted,
+        forged_and_invalid_tokens_are_all_refused,
+    ]]
 }
 
 fn me_status(c: &Client, bearer: &str) -> Result<u16, String> {

@@ -7,20 +7,14 @@ use serde_json::{json, Value};
 use super::expect_problem;
 use super::projects::{add_member, create_project, create_task};
 use crate::fixtures::Account;
-use crate::{ensure, ensure_eq, Check, Client, Resp};
+use crate::{ensure, ensure_eq, Client, Entry, Resp};
 
-pub fn checks() -> Vec<(&'static str, Check)> {
-    vec![
-        (
-            "a_panic_is_a_500_problem_and_the_next_request_succeeds",
-            a_panic_is_a_500_problem_and_the_next_request_succeeds,
-        ),
-        ("an_unknown_fault_is_a_400_problem", an_unknown_fault_is_a_400_problem),
-        (
-            "a_database_failure_at_any_statement_leaves_no_partial_write",
-            a_database_failure_at_any_statement_leaves_no_partial_write,
-        ),
-    ]
+pub fn checks() -> Vec<Entry> {
+    crate::checks![Any => [
+        a_panic_is_a_500_problem_and_the_next_request_succeeds,
+        an_unknown_fault_is_a_400_problem,
+        a_database_failure_at_any_statement_leaves_no_partial_write,
+    ]]
 }
 
 fn a_panic_is_a_500_problem_and_the_next_request_succeeds(c: &Client) -> Result<(), String> {

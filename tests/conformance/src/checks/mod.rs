@@ -9,9 +9,9 @@ mod reliability;
 mod replicas;
 mod tasks;
 
-use crate::{Check, Resp};
+use crate::{Entry, Resp};
 
-pub fn all() -> Vec<(&'static str, Check)> {
+pub fn all() -> Vec<Entry> {
     let mut v = Vec::new();
     v.extend(operations::checks());
     v.extend(auth::checks());

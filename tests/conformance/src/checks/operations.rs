@@ -2,55 +2,22 @@
 //! documents for unknown routes and versions, security headers, CORS.
 
 use super::expect_problem;
-use crate::{ensure, ensure_eq, Check, Client, TEST_ORIGIN};
+use crate::{ensure, ensure_eq, Client, Entry, TEST_ORIGIN};
 
-pub fn checks() -> Vec<(&'static str, Check)> {
-    vec![
-        (
-            "health_reports_ok_after_reaching_the_database",
-            health_reports_ok_after_reaching_the_database,
-        ),
-        (
-            "every_response_carries_a_request_id_and_nosniff",
-            every_response_carries_a_request_id_and_nosniff,
-        ),
-        (
-            "a_valid_caller_request_id_is_echoed",
-            a_valid_caller_request_id_is_echoed,
-        ),
-        (
-            "an_invalid_caller_request_id_is_replaced",
-            an_invalid_caller_request_id_is_replaced,
-        ),
-        (
-            "unknown_routes_are_not_found_problems",
-            unknown_routes_are_not_found_problems,
-        ),
-        (
-            "unknown_api_versions_are_not_found_problems",
-            unknown_api_versions_are_not_found_problems,
-        ),
-        (
-            "a_wrong_method_is_a_method_not_allowed_problem",
-            a_wrong_method_is_a_method_not_allowed_problem,
-        ),
-        (
-            "openapi_document_is_3_1_and_lists_the_routes",
-            openapi_document_is_3_1_and_lists_the_routes,
-        ),
-        (
-            "cors_preflight_from_an_allowed_origin_is_answered",
-            cors_preflight_from_an_allowed_origin_is_answered,
-        ),
-        (
-            "cors_preflight_from_another_origin_gets_no_grant",
-            cors_preflight_from_another_origin_gets_no_grant,
-        ),
-        (
-            "cors_simple_request_from_an_allowed_origin_is_granted",
-            cors_simple_request_from_an_allowed_origin_is_granted,
-        ),
-    ]
+pub fn checks() -> Vec<Entry> {
+    crate::checks![Any => [
+        health_reports_ok_after_reaching_the_database,
+        every_response_carries_a_request_id_and_nosniff,
+        a_valid_caller_request_id_is_echoed,
+        an_invalid_caller_request_id_is_replaced,
+        unknown_routes_are_not_found_problems,
+        unknown_api_versions_are_not_found_problems,
+        a_wrong_method_is_a_method_not_allowed_problem,
+        openapi_document_is_3_1_and_lists_the_routes,
+        cors_preflight_from_an_allowed_origin_is_answered,
+        cors_preflight_from_another_origin_gets_no_grant,
+        cors_simple_request_from_an_allowed_origin_is_granted,
+    ]]
 }
 
 fn is_generated_id(id: &str) -> bool {

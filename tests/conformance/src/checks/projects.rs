@@ -5,52 +5,22 @@ use serde_json::{json, Value};
 
 use super::expect_problem;
 use crate::fixtures::Account;
-use crate::{ensure, ensure_eq, Check, Client, Resp};
+use crate::{ensure, ensure_eq, Client, Entry, Resp};
 
-pub fn checks() -> Vec<(&'static str, Check)> {
-    vec![
-        (
-            "project_create_answers_201_with_location_etag_and_owner_role",
-            project_create_answers_201_with_location_etag_and_owner_role,
-        ),
-        (
-            "project_requests_are_validated_and_mass_assignment_refused",
-            project_requests_are_validated_and_mass_assignment_refused,
-        ),
-        (
-            "project_lists_show_only_the_callers_projects_with_filters_and_pages",
-            project_lists_show_only_the_callers_projects_with_filters_and_pages,
-        ),
-        (
-            "project_etags_give_304_and_stale_if_match_gives_412_without_change",
-            project_etags_give_304_and_stale_if_match_gives_412_without_change,
-        ),
-        (
-            "non_members_get_404_on_every_project_route",
-            non_members_get_404_on_every_project_route,
-        ),
-        (
-            "members_are_added_by_email_with_roles_guarded",
-            members_are_added_by_email_with_roles_guarded,
-        ),
-        ("a_project_always_keeps_an_owner", a_project_always_keeps_an_owner),
-        (
-            "removing_a_member_unassigns_its_tasks",
-            removing_a_member_unassigns_its_tasks,
-        ),
-        (
-            "deleting_a_project_deletes_its_tasks_and_events",
-            deleting_a_project_deletes_its_tasks_and_events,
-        ),
-        (
-            "every_change_is_in_the_event_log_newest_first",
-            every_change_is_in_the_event_log_newest_first,
-        ),
-        (
-            "authorization_matrix_of_every_project_and_task_route",
-            authorization_matrix_of_every_project_and_task_route,
-        ),
-    ]
+pub fn checks() -> Vec<Entry> {
+    crate::checks![Any => [
+        project_create_answers_201_with_location_etag_and_owner_role,
+        project_requests_are_validated_and_mass_assignment_refused,
+        project_lists_show_only_the_callers_projects_with_filters_and_pages,
+        project_etags_give_304_and_stale_if_match_gives_412_without_change,
+        non_members_get_404_on_every_project_route,
+        members_are_added_by_email_with_roles_guarded,
+        a_project_always_keeps_an_owner,
+        removing_a_member_unassigns_its_tasks,
+        deleting_a_project_deletes_its_tasks_and_events,
+        every_change_is_in_the_event_log_newest_first,
+        authorization_matrix_of_every_project_and_task_route,
+    ]]
 }
 
 /// Creates a project owned by `owner`; returns its id.

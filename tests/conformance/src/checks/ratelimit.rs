@@ -12,23 +12,14 @@ use serde_json::json;
 
 use super::expect_problem;
 use crate::fixtures::{LIMITED_AUTH_IP, LIMITED_LOGIN_FAILURES, LIMITED_PRINCIPAL, PASSWORD};
-use crate::{ensure, ensure_eq, Check, Client, Resp};
+use crate::{ensure, ensure_eq, Client, Entry, Resp};
 
-pub fn checks() -> Vec<(&'static str, Check)> {
-    vec![
-        (
-            "ratelimit_the_ip_limit_on_auth_routes_answers_429_then_resets",
-            ratelimit_the_ip_limit_on_auth_routes_answers_429_then_resets,
-        ),
-        (
-            "ratelimit_failed_logins_are_limited_per_account_from_any_ip",
-            ratelimit_failed_logins_are_limited_per_account_from_any_ip,
-        ),
-        (
-            "ratelimit_principals_have_their_own_budgets",
-            ratelimit_principals_have_their_own_budgets,
-        ),
-    ]
+pub fn checks() -> Vec<Entry> {
+    crate::checks![RateLimitedHost => [
+        ratelimit_the_ip_limit_on_auth_routes_answers_429_then_resets,
+        ratelimit_failed_logins_are_limited_per_account_from_any_ip,
+        ratelimit_principals_have_their_own_budgets,
+    ]]
 }
 
 static NEXT_IP: AtomicU8 = AtomicU8::new(10);

@@ -10,27 +10,15 @@ use serde_json::{json, Value};
 
 use super::expect_problem;
 use super::projects::{create_project, create_task};
-use crate::{ensure, ensure_eq, Check, Client, Resp};
+use crate::{ensure, ensure_eq, Client, Entry, Resp};
 
-pub fn checks() -> Vec<(&'static str, Check)> {
-    vec![
-        (
-            "hostile_bodies_get_4xx_problems_never_5xx",
-            hostile_bodies_get_4xx_problems_never_5xx,
-        ),
-        (
-            "hostile_urls_and_headers_get_4xx_problems_never_5xx",
-            hostile_urls_and_headers_get_4xx_problems_never_5xx,
-        ),
-        (
-            "stored_text_round_trips_byte_for_byte",
-            stored_text_round_trips_byte_for_byte,
-        ),
-        (
-            "concurrent_clients_lose_no_update_and_duplicate_no_creation",
-            concurrent_clients_lose_no_update_and_duplicate_no_creation,
-        ),
-    ]
+pub fn checks() -> Vec<Entry> {
+    crate::checks![Any => [
+        hostile_bodies_get_4xx_problems_never_5xx,
+        hostile_urls_and_headers_get_4xx_problems_never_5xx,
+        stored_text_round_trips_byte_for_byte,
+        concurrent_clients_lose_no_update_and_duplicate_no_creation,
+    ]]
 }
 
 fn four_xx(res: &Resp, what: &str) -> Result<(), String> {

@@ -5,18 +5,13 @@
 use serde_json::json;
 
 use super::expect_problem;
-use crate::{ensure, ensure_eq, Check, Client, Resp};
+use crate::{ensure, ensure_eq, Client, Entry, Resp};
 
-pub fn checks() -> Vec<(&'static str, Check)> {
-    vec![
-        (
-            "d1_bookmarks_round_trip_and_give_read_your_writes",
-            d1_bookmarks_round_trip_and_give_read_your_writes,
-        ),
-        (
-            "a_malformed_bookmark_is_a_400_problem",
-            a_malformed_bookmark_is_a_400_problem,
-        ),
+pub fn checks() -> Vec<Entry> {
+    crate::checks![
+        D1Sessions => [d1_bookmarks_round_trip_and_give_read_your_writes],
+        SingleDatabase => [a_single_database_host_never_answers_a_bookmark],
+        Any => [a_malformed_bookmark_is_a_400_problem],
     ]
 }
 
@@ -34,30 +29,32 @@ fn bookmark(res: &Resp, what: &str) -> Result<String, String> {
     Ok(b.to_owned())
 }
 
+/// One database (Spin, native): no bookmark is handed out, and a sent one changes nothing.
+fn a_single_database_host_never_answers_a_bookmark(c: &Client) -> Result<(), String> {
+    let user = c.register("bookmark")?;
+    let bearer = user.bearer();
+    let res = c.authed("GET", "/v1/me", &bearer)?;
+    ensure_eq!(res.status, 200, "GET /v1/me");
+    ensure!(
+        res.header("x-d1-bookmark").is_none(),
+        "a host without replicas answered a bookmark"
+    );
+    let res = c.send(
+        "GET",
+        "/v1/me",
+        &[
+            ("Authorization", &bearer),
+            ("X-D1-Bookmark", "00000000-00000001-00000000-00"),
+        ],
+        None,
+    )?;
+    ensure_eq!(res.status, 200, "GET /v1/me with a bookmark");
+    Ok(())
+}
+
 fn d1_bookmarks_round_trip_and_give_read_your_writes(c: &Client) -> Result<(), String> {
     let user = c.register("bookmark")?;
     let bearer = user.bearer();
-    if !c.d1_sessions {
-        // One database: no bookmark is handed out, and a sent one changes nothing.
-        let res = c.authed("GET", "/v1/me", &bearer)?;
-        ensure_eq!(res.status, 200, "GET /v1/me");
-        ensure!(
-            res.header("x-d1-bookmark").is_none(),
-            "a host without replicas answered a bookmark"
-        );
-        let res = c.send(
-            "GET",
-            "/v1/me",
-            &[
-                ("Authorization", &bearer),
-                ("X-D1-Bookmark", "00000000-00000001-00000000-00"),
-            ],
-            None,
-        )?;
-        ensure_eq!(res.status, 200, "GET /v1/me with a bookmark");
-        return Ok(());
-    }
-
     // A read without a bookmark runs on any replica and still reports its position.
     let read = c.authed("GET", "/v1/me", &bearer)?;
     ensure_eq!(read.status, 200, "GET /v1/me");

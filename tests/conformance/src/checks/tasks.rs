@@ -6,49 +6,22 @@ use serde_json::{json, Value};
 use super::expect_problem;
 use super::projects::{add_member, create_project, create_task};
 use crate::fixtures::Account;
-use crate::{ensure, ensure_eq, Check, Client, Resp};
+use crate::{ensure, ensure_eq, Client, Entry, Resp};
 
-pub fn checks() -> Vec<(&'static str, Check)> {
-    vec![
-        (
-            "task_create_answers_201_with_defaults_location_and_etag",
-            task_create_answers_201_with_defaults_location_and_etag,
-        ),
-        (
-            "task_fields_are_validated_with_every_error_reported",
-            task_fields_are_validated_with_every_error_reported,
-        ),
-        ("the_status_machine_is_enforced", the_status_machine_is_enforced),
-        (
-            "reopening_needs_an_admin_and_clears_completed_at",
-            reopening_needs_an_admin_and_clears_completed_at,
-        ),
-        (
-            "task_etags_give_304_and_stale_if_match_gives_412_without_change",
-            task_etags_give_304_and_stale_if_match_gives_412_without_change,
-        ),
-        (
-            "idempotent_creation_replays_without_a_second_write",
-            idempotent_creation_replays_without_a_second_write,
-        ),
-        (
-            "task_lists_filter_by_every_parameter",
-            task_lists_filter_by_every_parameter,
-        ),
-        (
-            "task_lists_sort_by_every_key_both_ways_across_pages",
-            task_lists_sort_by_every_key_both_ways_across_pages,
-        ),
-        ("task_list_cursors_are_checked", task_list_cursors_are_checked),
-        (
-            "my_tasks_spans_projects_and_respects_membership",
-            my_tasks_spans_projects_and_respects_membership,
-        ),
-        (
-            "archived_projects_refuse_task_changes",
-            archived_projects_refuse_task_changes,
-        ),
-    ]
+pub fn checks() -> Vec<Entry> {
+    crate::checks![Any => [
+        task_create_answers_201_with_defaults_location_and_etag,
+        task_fields_are_validated_with_every_error_reported,
+        the_status_machine_is_enforced,
+        reopening_needs_an_admin_and_clears_completed_at,
+        task_etags_give_304_and_stale_if_match_gives_412_without_change,
+        idempotent_creation_replays_without_a_second_write,
+        task_lists_filter_by_every_parameter,
+        task_lists_sort_by_every_key_both_ways_across_pages,
+        task_list_cursors_are_checked,
+        my_tasks_spans_projects_and_respects_membership,
+        archived_projects_refuse_task_changes,
+    ]]
 }
 
 fn id_of(res: &Resp) -> Result<String, String> {

@@ -1,14 +1,5 @@
 //! Runs the black-box conformance suite against the native host on a loopback port.
 
-// Test code: a failed expectation should panic loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
-
 use std::net::SocketAddr;
 use std::sync::{mpsc, Arc};
 

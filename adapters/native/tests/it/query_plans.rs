@@ -2,18 +2,10 @@
 //! filter and sort (both directions, first and later pages) must show no full scan of a
 //! table and no temporary B-tree for ORDER BY. A missing index fails this test.
 
-// Test code: a failed expectation should panic loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
-
 use taskapi::clock::Date;
+use taskapi::domain::ids::{ProjectId, UserId};
 use taskapi::domain::task::{Priority, Status};
-use taskapi::service::tasks::{list_statement, After, AssigneeFilter, Filters, Scope, Sort, SortKey};
+use taskapi::sql::task_list::{statement as list_statement, After, AssigneeFilter, Filters, Scope, Sort, SortKey};
 use taskapi::{Statement, Store};
 use taskapi_native::SqliteStore;
 
@@ -61,7 +53,7 @@ fn filter_cases() -> Vec<(&'static str, Filters)> {
         (
             "assignee",
             Filters {
-                assignee: Some(AssigneeFilter::User("u".into())),
+                assignee: Some(AssigneeFilter::User(UserId::new("u"))),
                 ..Filters::default()
             },
         ),
@@ -111,7 +103,7 @@ fn filter_cases() -> Vec<(&'static str, Filters)> {
             "everything",
             Filters {
                 statuses: vec![Status::InProgress],
-                assignee: Some(AssigneeFilter::User("u".into())),
+                assignee: Some(AssigneeFilter::User(UserId::new("u"))),
                 priorities: vec![Priority::Low],
                 label: Some("x".into()),
                 due_before: d,
@@ -148,7 +140,14 @@ fn every_task_list_filter_and_sort_is_served_by_an_index() {
                     }),
                 ];
                 for after in cursors.iter() {
-                    let stmt = list_statement("me", &Scope::Project("p".into()), &filters, sort, after.as_ref(), 20);
+                    let stmt = list_statement(
+                        &UserId::new("me"),
+                        &Scope::Project(ProjectId::new("p")),
+                        &filters,
+                        sort,
+                        after.as_ref(),
+                        20,
+                    );
                     assert_indexed(&store, &format!("project tasks, {name}, {}", sort.name()), &stmt);
                     checked += 1;
                 }
@@ -164,7 +163,14 @@ fn every_task_list_filter_and_sort_is_served_by_an_index() {
                 id: "t".into(),
             };
             for a in [None, Some(&after)] {
-                let stmt = list_statement("me", &Scope::AssignedTo("me".into()), &filters, sort, a, 20);
+                let stmt = list_statement(
+                    &UserId::new("me"),
+                    &Scope::AssignedTo(UserId::new("me")),
+                    &filters,
+                    sort,
+                    a,
+                    20,
+                );
                 assert_indexed(&store, &format!("my tasks, {name}"), &stmt);
                 checked += 1;
             }
@@ -177,10 +183,10 @@ fn every_task_list_filter_and_sort_is_served_by_an_index() {
 fn other_lists_are_served_by_indexes() {
     let store = SqliteStore::in_memory().unwrap_or_else(|e| panic!("{e}"));
     let cases = [
-        ("projects", taskapi::service::projects::list_sql(), 5),
-        ("members", taskapi::service::projects::members_sql(), 3),
-        ("events", taskapi::service::projects::events_sql(), 3),
-        ("api keys", taskapi::service::accounts::LIST_API_KEYS_SQL.to_owned(), 3),
+        ("projects", taskapi::sql::projects::list_sql(), 5),
+        ("members", taskapi::sql::members::list_sql(), 3),
+        ("events", taskapi::sql::events::list_sql(), 3),
+        ("api keys", taskapi::sql::api_keys::LIST_SQL.to_owned(), 3),
     ];
     for (name, sql, n) in cases {
         let params = (0..n).map(|i| taskapi::Value::Text(format!("v{i}"))).collect();

@@ -2,15 +2,6 @@
 //! added outside the documented table, and the committed `openapi.json` is current
 //! (regenerate it with `UPDATE_OPENAPI=1 cargo test -p taskapi-native --test openapi`).
 
-// Test code: a failed expectation should panic loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,8 +9,7 @@ use axum::body::Body;
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use taskapi::Settings;
-use taskapi_native::{ports, SqliteStore, StdoutLogger};
+use taskapi_native::SqliteStore;
 use tower::ServiceExt;
 
 fn repo_root() -> PathBuf {
@@ -27,12 +17,7 @@ fn repo_root() -> PathBuf {
 }
 
 fn app() -> axum::Router {
-    let config = conformance::fixtures::host_config();
-    let settings = Settings::from_lookup(|k| config.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
-    let logger = Arc::new(StdoutLogger {
-        captured: Some(Default::default()),
-    });
-    taskapi::app(ports(Arc::new(SqliteStore::in_memory().unwrap()), settings, logger))
+    crate::common::app(Arc::new(SqliteStore::in_memory().unwrap()))
 }
 
 fn call(app: &axum::Router, method: &str, path: &str) -> (StatusCode, Vec<u8>) {

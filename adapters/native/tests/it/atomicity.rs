@@ -2,17 +2,6 @@
 //! at their last statement, every mutating route answers a 5xx problem and leaves the
 //! database exactly as it was (no change without event, no member without project).
 
-// Test code: a failed expectation should panic loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
-
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use std::sync::Arc;
@@ -21,8 +10,8 @@ use async_trait::async_trait;
 use http::StatusCode;
 use serde_json::{json, Value};
 use taskapi::store::StmtResult;
-use taskapi::{Row, Settings, Statement, Store, StoreError};
-use taskapi_native::{ports, SqliteStore, StdoutLogger};
+use taskapi::{Row, Statement, Store, StoreError};
+use taskapi_native::SqliteStore;
 
 /// Passes everything through; when armed, appends a failing statement to every batch,
 /// so the batch's earlier statements must be rolled back.
@@ -54,21 +43,16 @@ struct Harness {
 
 impl Harness {
     fn new() -> Self {
-        let config = conformance::fixtures::host_config();
-        let settings = Settings::from_lookup(|k| config.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
         let store = Arc::new(FailingBatches {
             inner: SqliteStore::in_memory().unwrap(),
             armed: AtomicBool::new(false),
         });
-        let logger = Arc::new(StdoutLogger {
-            captured: Some(Default::default()),
-        });
-        let app = taskapi::app(ports(store.clone(), settings, logger));
+        let app = crate::common::app(store.clone());
         Harness { app, store }
     }
 
     fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        common::call(&self.app, method, path, token, body)
+        crate::common::call(&self.app, method, path, token, body)
     }
 
     fn count(&self, sql: &'static str) -> i64 {
@@ -89,7 +73,7 @@ impl Harness {
             "SELECT coalesce(sum(version), 0) FROM projects",
             "SELECT count(*) FROM members WHERE role = 'owner'",
             "SELECT count(*) FROM tasks WHERE assignee_id IS NOT NULL",
-            "SELECT count(*) FROM idempotency_keys WHERE status != 0",
+            "SELECT count(*) FROM idempotent_requests",
         ]
         .iter()
         .map(|sql| self.count(sql))

@@ -2,17 +2,6 @@
 //! and hashing parameters changing between deployments. Runs the real router in-process
 //! over an in-memory SQLite with ports the test controls.
 
-// Test code: a failed expectation should panic loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
-
-mod common;
-
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use std::sync::Arc;
@@ -22,7 +11,9 @@ use http::StatusCode;
 use serde_json::{json, Value};
 use taskapi::store::StmtResult;
 use taskapi::{Clock, Ports, Row, Settings, Statement, Store, StoreError};
-use taskapi_native::{OsRandom, SqliteStore, StdoutLogger, SystemClock};
+
+use crate::common::{captured, settings};
+use taskapi_native::{OsRandom, SqliteStore, SystemClock};
 
 /// The system clock plus an offset the test moves forward.
 #[derive(Default)]
@@ -65,15 +56,6 @@ impl Store for Switchable {
     }
 }
 
-fn settings(extra: &[(&str, &str)]) -> Settings {
-    let mut config: Vec<(String, String)> = conformance::fixtures::host_config()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    config.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    Settings::from_lookup(|k| config.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap()
-}
-
 struct App {
     router: axum::Router,
     store: Arc<Switchable>,
@@ -86,9 +68,7 @@ fn app_with(store: Arc<Switchable>, clock: Arc<ShiftedClock>, settings: Settings
         store: store.clone(),
         clock: clock.clone(),
         random: Arc::new(OsRandom),
-        logger: Arc::new(StdoutLogger {
-            captured: Some(Default::default()),
-        }),
+        logger: captured(),
         settings: Arc::new(settings),
     };
     App {
@@ -108,7 +88,7 @@ fn new_app(extra: &[(&str, &str)]) -> App {
 
 impl App {
     fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        common::call(&self.router, method, path, token, body)
+        crate::common::call(&self.router, method, path, token, body)
     }
 
     fn register(&self, email: &str) -> String {
@@ -252,15 +232,21 @@ fn the_principal_limit_fails_open_and_login_fails_closed_when_the_limiter_store_
             _: taskapi::ratelimit::Quota,
             _: i64,
             _: bool,
-        ) -> Result<taskapi::ratelimit::Decision, taskapi::ratelimit::LimiterError> {
+        ) -> Result<taskapi::ratelimit::Checked, taskapi::ratelimit::LimiterError> {
+            Err(taskapi::ratelimit::LimiterError("limiter store unreachable".into()))
+        }
+        async fn refund(
+            &self,
+            _: &str,
+            _: taskapi::ratelimit::Quota,
+            _: i64,
+        ) -> Result<u32, taskapi::ratelimit::LimiterError> {
             Err(taskapi::ratelimit::LimiterError("limiter store unreachable".into()))
         }
     }
     let healthy = new_app(&[]);
     let token = healthy.register("limiter@example.test");
-    let logger = Arc::new(StdoutLogger {
-        captured: Some(Default::default()),
-    });
+    let logger = captured();
     let ports = Ports {
         limiter: Arc::new(DownLimiter),
         store: healthy.store.clone(),

@@ -1,10 +1,21 @@
-//! Tasks: status machine, priorities, labels, due dates.
+//! Tasks: the status machine, priorities, labels, due dates, and the rules of a change as
+//! pure functions of the current state (the SQL of each write carries the same rules as
+//! guards; these explain a refusal and are tested without a database).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::clock::Date;
-use crate::http::FieldError;
+mod rules;
+
+pub use rules::{
+    archived, assignee_not_member, check_create, check_delete, plan_update, task_not_found, TaskPatch, TaskState,
+};
+
+use super::ids::{ProjectId, TaskId, UserId};
+use super::project::Role;
+use super::text_value;
+use crate::clock::{Date, Timestamp};
+use crate::error::FieldError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -76,6 +87,15 @@ impl Status {
             _ => Transition::Forbidden,
         }
     }
+
+    /// The statuses a task may move to `self` from, for a caller with `role`.
+    pub fn reachable_from(self, role: Role) -> impl Iterator<Item = Status> {
+        Status::ALL.into_iter().filter(move |from| match from.transition(self) {
+            Transition::Allowed => true,
+            Transition::ReopenAdminOnly => role >= Role::Admin,
+            Transition::NoOp | Transition::Forbidden => false,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -121,16 +141,66 @@ impl Priority {
     }
 }
 
-/// # Errors
-/// 1–200 characters.
-pub fn parse_title(field: &str, s: &str) -> Result<String, FieldError> {
-    super::text(field, super::trim_line(s), 1, 200, false)
-}
+text_value!(
+    /// A task's title: one line of 1–200 characters.
+    TaskTitle, 1, 200, Line
+);
+text_value!(
+    /// A task's description: free text of at most 10000 characters.
+    TaskDescription, 0, 10_000, Multiline
+);
+text_value!(
+    /// One label: one line of 1–32 characters.
+    Label, 1, 32, Line
+);
 
-/// # Errors
-/// At most 10000 characters.
-pub fn parse_description(field: &str, s: &str) -> Result<String, FieldError> {
-    super::text(field, s, 0, 10_000, true)
+/// A task's labels: at most 20, no duplicates, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct Labels(Vec<Label>);
+
+impl Labels {
+    /// Most labels on one task.
+    pub const MAX_COUNT: usize = 20;
+
+    /// Duplicates are dropped, order kept.
+    ///
+    /// # Errors
+    /// One field error per bad label, or for the count.
+    pub fn parse(field: &str, labels: &[String]) -> Result<Labels, Vec<FieldError>> {
+        if labels.len() > Self::MAX_COUNT {
+            return Err(vec![FieldError::new(field, "too_many", "at most 20 labels")]);
+        }
+        let mut errors = Vec::new();
+        let mut out: Vec<Label> = Vec::new();
+        for (i, l) in labels.iter().enumerate() {
+            match Label::parse(&format!("{field}[{i}]"), l) {
+                Ok(l) if !out.contains(&l) => out.push(l),
+                Ok(_) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Labels(out))
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The stored form, a JSON array of strings, read back.
+    pub fn stored(json: &str) -> Labels {
+        let raw: Vec<String> = serde_json::from_str(json).unwrap_or_default();
+        Labels(raw.into_iter().map(Label::stored).collect())
+    }
+
+    /// The stored form: a JSON array of strings.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "[]".to_owned())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// # Errors
@@ -139,29 +209,54 @@ pub fn parse_due_date(field: &str, s: &str) -> Result<Date, FieldError> {
     Date::parse(s).ok_or_else(|| FieldError::new(field, "invalid_date", "must be a date as YYYY-MM-DD"))
 }
 
-/// At most 20 labels of 1–32 characters; duplicates are dropped, order kept.
-///
-/// # Errors
-/// One field error per bad label, or for the count.
-pub fn parse_labels(field: &str, labels: &[String]) -> Result<Vec<String>, Vec<FieldError>> {
-    let mut errors = Vec::new();
-    let mut out: Vec<String> = Vec::new();
-    if labels.len() > 20 {
-        errors.push(FieldError::new(field, "too_many", "at most 20 labels"));
-        return Err(errors);
+/// A task.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Task {
+    #[schema(value_type = String)]
+    pub id: TaskId,
+    #[schema(value_type = String)]
+    pub project_id: ProjectId,
+    #[schema(value_type = String, example = "Write the launch post")]
+    pub title: TaskTitle,
+    #[schema(value_type = String)]
+    pub description: TaskDescription,
+    pub status: Status,
+    pub priority: Priority,
+    #[schema(value_type = Option<String>)]
+    pub assignee_id: Option<UserId>,
+    /// `YYYY-MM-DD`.
+    #[schema(value_type = Option<String>, example = "2026-12-01")]
+    pub due_date: Option<Date>,
+    #[schema(value_type = Vec<String>)]
+    pub labels: Labels,
+    #[schema(value_type = String)]
+    pub created_by: UserId,
+    #[schema(value_type = String)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String)]
+    pub updated_at: Timestamp,
+    #[schema(value_type = Option<String>)]
+    pub completed_at: Option<Timestamp>,
+    #[serde(skip)]
+    pub version: i64,
+}
+
+impl Task {
+    pub fn etag(&self) -> String {
+        format!("\"t{}\"", self.version)
     }
-    for (i, l) in labels.iter().enumerate() {
-        match super::text(&format!("{field}[{i}]"), super::trim_line(l), 1, 32, false) {
-            Ok(l) if !out.contains(&l) => out.push(l),
-            Ok(_) => {}
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+}
+
+/// A validated new task.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub title: TaskTitle,
+    pub description: TaskDescription,
+    pub status: Status,
+    pub priority: Priority,
+    pub assignee_id: Option<UserId>,
+    pub due_date: Option<Date>,
+    pub labels: Labels,
 }
 
 #[cfg(test)]
@@ -198,14 +293,20 @@ mod tests {
             }
         }
         assert_eq!(Done.transition(InProgress), Transition::Forbidden);
+        assert_eq!(Todo.reachable_from(Role::Member).collect::<Vec<_>>(), vec![InProgress]);
+        assert_eq!(
+            Todo.reachable_from(Role::Admin).collect::<Vec<_>>(),
+            vec![InProgress, Done, Cancelled]
+        );
     }
 
     #[test]
     fn labels_are_bounded_and_deduplicated() {
-        let ok = parse_labels("labels", &["a".into(), "b".into(), "a".into()]).unwrap();
-        assert_eq!(ok, vec!["a", "b"]);
-        assert!(parse_labels("labels", &vec!["x".to_owned(); 21]).is_err());
-        let errs = parse_labels("labels", &["ok".into(), "".into(), "y".repeat(33)]).unwrap_err();
+        let ok = Labels::parse("labels", &["a".into(), " b ".into(), "a".into()]).unwrap();
+        assert_eq!(ok.to_json(), r#"["a","b"]"#);
+        assert_eq!(Labels::stored(&ok.to_json()), ok);
+        assert!(Labels::parse("labels", &vec!["x".to_owned(); 21]).is_err());
+        let errs = Labels::parse("labels", &["ok".into(), "".into(), "y".repeat(33)]).unwrap_err();
         assert_eq!(
             errs.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
             vec!["labels[1]", "labels[2]"]

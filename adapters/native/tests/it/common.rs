@@ -1,19 +1,36 @@
-//! Helpers shared by the in-process tests.
+//! Helpers shared by the tests: configuration, apps, and in-process requests.
 
-// Test code: a failed expectation should panic loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    dead_code
-)]
+use std::sync::Arc;
 
 use axum::body::Body;
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
+use taskapi::{Settings, Store};
+use taskapi_native::{ports, StdoutLogger};
 use tower::ServiceExt;
+
+/// The conformance suite's host configuration, with `extra` variables on top.
+pub fn settings(extra: &[(&str, &str)]) -> Settings {
+    let mut config: Vec<(String, String)> = conformance::fixtures::host_config()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    config.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    Settings::from_lookup(|k| config.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap()
+}
+
+/// A logger that keeps its lines for the test to read.
+pub fn captured() -> Arc<StdoutLogger> {
+    Arc::new(StdoutLogger {
+        captured: Some(Default::default()),
+    })
+}
+
+/// The app over `store` with the test configuration and a captured log.
+pub fn app(store: Arc<dyn Store>) -> axum::Router {
+    taskapi::app(ports(store, settings(&[]), captured()))
+}
 
 /// Sends one request through the router in-process; returns the status and JSON body
 /// (`Null` when the body is not JSON).
