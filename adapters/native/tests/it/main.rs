@@ -18,3 +18,4 @@ mod conformance;
 mod in_process;
 mod openapi;
 mod query_plans;
+mod round_trips;
