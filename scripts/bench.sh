@@ -6,6 +6,7 @@
 # profile, the sizes, the per-operation costs inside wasm and natively.
 # RUNS (default 3), BENCH_SECONDS (default 8) and CONCURRENCY (default 10) tune it.
 source "$(dirname "$0")/lib.sh"
+lib_init
 
 OHA_VERSION="1.16.0"
 LOGS="$ROOT/.tmp/bench-logs"
@@ -59,5 +60,5 @@ log "per-operation costs, natively with criterion (over an in-memory SQLite)"
 cargo bench -p taskapi-native --bench ops 2>&1 | tee "$LOGS/criterion.log" >/dev/null
 python3 bench/report_extra.py --criterion "$LOGS/criterion.log" --ops-wasm "$LOGS/ops-wasm.json" \
   --ops-native "$LOGS/ops-native.json" --startup "$STARTUP_PROFILE" --startup-log "$LOGS/startup.log" \
-  --worker-wasm adapters/cloudflare/build/index_bg.wasm --spin-wasm "$(SPIN_COMPONENT)" --out "$ROOT/BENCHMARKS.md"
+  --worker-wasm adapters/cloudflare/build/index_bg.wasm --spin-wasm "$(spin_component)" --out "$ROOT/BENCHMARKS.md"
 log "wrote BENCHMARKS.md"

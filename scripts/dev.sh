@@ -2,6 +2,7 @@
 # Starts the API locally: wrangler dev (workerd) on a local D1 with the migrations
 # applied, on http://127.0.0.1:8787. Installs what it needs the first time.
 source "$(dirname "$0")/lib.sh"
+lib_init
 
 PORT="${PORT:-8787}"
 ensure_tools

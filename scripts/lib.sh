@@ -1,18 +1,22 @@
-# Shared helpers of scripts/dev.sh, scripts/test.sh and scripts/bench.sh.
+# Shared helpers of the scripts: functions and pinned versions only. Sourcing it changes
+# nothing; a script calls `lib_init` to get strict mode, the repository as working
+# directory, and the environment every tool here expects.
 # Everything installs from the package registries only, pinned, and only when missing.
-set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-
-# Build output lives outside the clone so fresh clones (CI) reuse earlier compilation.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/taskapi/target}"
-export WRANGLER_SEND_METRICS=false
-export CLOUDFLARE_CF_FETCH_ENABLED=false
-export NO_UPDATE_NOTIFIER=1
-
 WORKER_BUILD_VERSION="0.8.7"
 WASM_PACK_VERSION="0.15.1"
+
+# Strict mode, the repository as working directory, and the tools' environment.
+lib_init() {
+  set -euo pipefail
+  cd "$ROOT"
+  # Build output lives outside the clone so fresh clones (CI) reuse earlier compilation.
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/taskapi/target}"
+  export WRANGLER_SEND_METRICS=false
+  export CLOUDFLARE_CF_FETCH_ENABLED=false
+  export NO_UPDATE_NOTIFIER=1
+}
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -65,6 +69,13 @@ ensure_tools() {
 SCHEMATHESIS_VERSION="4.32.5"
 VENV="${TASKAPI_VENV:-$HOME/.cache/taskapi/venv}"
 
+# A Debian package, installed only when its command is missing.
+apt_install_if_missing() { # COMMAND PACKAGE
+  command -v "$1" >/dev/null && return 0
+  log "installing Debian's $2"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+
 # What only the test command needs: schemathesis (PyPI, pinned, in a venv outside the
 # clone) and Debian's Chromium for the docs page test.
 ensure_test_tools() {
@@ -73,10 +84,7 @@ ensure_test_tools() {
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
   fi
-  if ! command -v chromium >/dev/null; then
-    log "installing Debian's chromium"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  fi
+  apt_install_if_missing chromium chromium
 }
 
 build_worker() {
@@ -137,7 +145,7 @@ fuzz_run() {
     -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1
 }
 
-SPIN_COMPONENT() { echo "$CARGO_TARGET_DIR/wasm32-wasip2/release/taskapi_spin.wasm"; }
+spin_component() { echo "$CARGO_TARGET_DIR/wasm32-wasip2/release/taskapi_spin.wasm"; }
 
 build_spin_component() {
   log "building the Spin component (wasm32-wasip2)"
@@ -149,7 +157,7 @@ build_spin_host() {
   cargo build --release -p spin-test-host
 }
 
-SPIN_HOST_BIN() { echo "$CARGO_TARGET_DIR/release/spin-test-host"; }
+spin_host_bin() { echo "$CARGO_TARGET_DIR/release/spin-test-host"; }
 
 # A free TCP port on 127.0.0.1.
 free_port() {
@@ -212,7 +220,7 @@ start_spin() {
   rm -f "$db" "$db-wal" "$db-shm"
   for f in migrations/*.sql; do inits+=(--sqlite-init "$f"); done
   for kv in "$@"; do k="${kv%%=*}"; vars+=(--var "${k,,}=${kv#*=}"); done
-  setsid "$(SPIN_HOST_BIN)" --component "$(SPIN_COMPONENT)" --listen "127.0.0.1:$port" \
+  setsid "$(spin_host_bin)" --component "$(spin_component)" --listen "127.0.0.1:$port" \
     --sqlite "$db" "${inits[@]}" "${vars[@]}" >"$logs/spin-host-$name.log" 2>&1 &
   PIDS+=($!)
 }

@@ -4,6 +4,7 @@
 # limiter on vs RATE_LIMITS_ENABLED=false), on workerd (wrangler dev) and on the Spin
 # test host. Sequential requests on loopback; bounded by ROUNDS (default 30).
 source "$(dirname "$0")/lib.sh"
+lib_init
 
 ROUNDS="${ROUNDS:-30}"
 LOGS="$ROOT/.tmp/measure-logs"

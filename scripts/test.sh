@@ -1,43 +1,22 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, unit and in-process tests (cargo test, which
-# includes the conformance suite against the native host), then the conformance suite
-# against the Workers host (wrangler dev on a fresh local D1) and the Spin host
-# (the component on the wasmtime-based Spin test host over SQLite).
+# includes the conformance suite against the native host), fuzzing, then the conformance
+# suite against the Workers host (wrangler dev on a fresh local D1) and the Spin host
+# (the component on the wasmtime-based Spin test host over SQLite), schemathesis, the
+# client packages and the docs page. Each step is a function below; `main` runs them.
 # Ends with one line: `N passed, N failed`.
 source "$(dirname "$0")/lib.sh"
+lib_init
 
 LOGS="$ROOT/.tmp/test-logs"
-rm -rf "$LOGS" && mkdir -p "$LOGS"
-trap stop_started EXIT
-
 TOTAL_PASSED=0
 TOTAL_FAILED=0
 SUMMARY=()
-record() { # name passed failed
+
+record() { # NAME PASSED FAILED
   TOTAL_PASSED=$((TOTAL_PASSED + $2)); TOTAL_FAILED=$((TOTAL_FAILED + $3))
   SUMMARY+=("$(printf '%-34s %4d passed, %d failed' "$1" "$2" "$3")")
 }
-
-ensure_tools
-ensure_test_tools
-
-log "cargo fmt --check"
-cargo fmt --all --check
-
-log "cargo clippy (native, and each adapter on its wasm target)"
-cargo clippy --workspace --all-targets -q -- -D warnings
-cargo clippy -p taskapi-cloudflare --target wasm32-unknown-unknown -q -- -D warnings
-cargo clippy -p taskapi-validate --target wasm32-unknown-unknown -q -- -D warnings
-cargo clippy -p taskapi-spin --target wasm32-wasip2 -q -- -D warnings
-
-log "cargo test (core unit tests, native host in-process + conformance)"
-set +e
-cargo test --workspace --exclude taskapi-cloudflare --exclude taskapi-spin 2>&1 | tee "$LOGS/cargo-test.log"
-rc=${PIPESTATUS[0]}
-set -e
-read -r p f < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p+0, f+0 }' "$LOGS/cargo-test.log")
-[[ $rc -ne 0 && $f -eq 0 ]] && f=1
-record "cargo test" "$p" "$f"
 
 # record_cmd NAME COMMAND...: one check that passes when the command does.
 record_cmd() {
@@ -46,31 +25,62 @@ record_cmd() {
     echo "FAILED: $name (log: $LOGS/$name.log)"; tail -30 "$LOGS/$name.log"; record "$name" 0 1; fi
 }
 
-log "cargo fuzz: each libFuzzer target for ${FUZZ_SECONDS:-10}s from the committed corpus"
-ensure_fuzz_tools
-for t in "${FUZZ_TARGETS[@]}"; do
-  record_cmd "fuzz[$t]" fuzz_run "$t" "${FUZZ_SECONDS:-10}"
-  grep -E "^(stat::number_of_executed_units|Done)" "$LOGS/fuzz[$t].log" | tail -1 | sed "s/^/  fuzz[$t]: /"
-done
+static_checks() {
+  log "cargo fmt --check"
+  cargo fmt --all --check
+  log "cargo clippy (native, and each adapter on its wasm target)"
+  cargo clippy --workspace --all-targets -q -- -D warnings
+  cargo clippy -p taskapi-cloudflare --target wasm32-unknown-unknown -q -- -D warnings
+  cargo clippy -p taskapi-validate --target wasm32-unknown-unknown -q -- -D warnings
+  cargo clippy -p taskapi-spin --target wasm32-wasip2 -q -- -D warnings
+}
 
-log "TypeScript types from openapi.json (openapi-typescript) compile with tsc --strict"
-mkdir -p "$ROOT/.tmp/client"
-record_cmd "openapi-typescript+tsc" bash -c "npx openapi-typescript openapi.json -o .tmp/client/openapi.d.ts && npx tsc -p tests/client/tsconfig.json"
+cargo_tests() {
+  log "cargo test (core unit tests, native host in-process + conformance)"
+  local rc p f
+  set +e
+  cargo test --workspace --exclude taskapi-cloudflare --exclude taskapi-spin 2>&1 | tee "$LOGS/cargo-test.log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  read -r p f < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p+0, f+0 }' "$LOGS/cargo-test.log")
+  [[ $rc -ne 0 && $f -eq 0 ]] && f=1
+  record "cargo test" "$p" "$f"
+}
 
-cargo build -q -p conformance
-build_worker
-build_spin_component
-build_spin_host
-build_validate_package
-record_cmd "validation package types (tsc --strict)" npx tsc -p tests/validate/tsconfig.json
+fuzz_targets() {
+  log "cargo fuzz: each libFuzzer target for ${FUZZ_SECONDS:-10}s from the committed corpus"
+  ensure_fuzz_tools
+  local t
+  for t in "${FUZZ_TARGETS[@]}"; do
+    record_cmd "fuzz[$t]" fuzz_run "$t" "${FUZZ_SECONDS:-10}"
+    grep -E "^(stat::number_of_executed_units|Done)" "$LOGS/fuzz[$t].log" | tail -1 | sed "s/^/  fuzz[$t]: /"
+  done
+}
+
+openapi_typescript() {
+  log "TypeScript types from openapi.json (openapi-typescript) compile with tsc --strict"
+  mkdir -p "$ROOT/.tmp/client"
+  record_cmd "openapi-typescript+tsc" bash -c "npx openapi-typescript openapi.json -o .tmp/client/openapi.d.ts && npx tsc -p tests/client/tsconfig.json"
+}
+
+build_artifacts() {
+  cargo build -q -p conformance
+  build_worker
+  build_spin_component
+  build_spin_host
+  build_validate_package
+  record_cmd "validation package types (tsc --strict)" npx tsc -p tests/validate/tsconfig.json
+}
 
 # Deploy readiness without network: wrangler's dry run for every environment, and the
 # deployment files parse.
-for env in "" staging production; do
-  name="wrangler deploy --dry-run${env:+ --env $env}"
-  record_cmd "$name" npx wrangler deploy --dry-run --outdir "$ROOT/.tmp/dry-run${env:+-$env}" ${env:+--env "$env"}
-done
-record_cmd "deploy files parse" "$VENV/bin/python" -c '
+deploy_readiness() {
+  local env name
+  for env in "" staging production; do
+    name="wrangler deploy --dry-run${env:+ --env $env}"
+    record_cmd "$name" npx wrangler deploy --dry-run --outdir "$ROOT/.tmp/dry-run${env:+-$env}" ${env:+--env "$env"}
+  done
+  record_cmd "deploy files parse" "$VENV/bin/python" -c '
 import sys, tomllib, yaml
 for f in ["wrangler.toml", "spin.toml", "deploy/spin-runtime-config.toml", "schemathesis.toml"]:
     tomllib.load(open(f, "rb"))
@@ -80,60 +90,64 @@ assert docs[1]["kind"] == "HorizontalPodAutoscaler" and docs[1]["spec"]["maxRepl
 wf = yaml.safe_load(open(".github/workflows/ci.yml"))
 assert set(wf["jobs"]) == {"test", "deploy"}
 '
+}
 
 # Size budget of the worker (gzip, as Cloudflare counts it): start-up time grows with it.
-WORKER_GZIP_BUDGET=$((1024 * 1024))
-worker_raw=$(stat -c %s adapters/cloudflare/build/index_bg.wasm)
-worker_gz=$(gzip -9 -c adapters/cloudflare/build/index_bg.wasm | wc -c)
-spin_raw=$(stat -c %s "$(SPIN_COMPONENT)")
-spin_gz=$(gzip -9 -c "$(SPIN_COMPONENT)" | wc -c)
-echo "sizes: worker wasm ${worker_raw} B raw, ${worker_gz} B gzip (budget ${WORKER_GZIP_BUDGET}); Spin component ${spin_raw} B raw, ${spin_gz} B gzip"
-if (( worker_gz <= WORKER_GZIP_BUDGET )); then record "worker gzip size budget" 1 0; else record "worker gzip size budget" 0 1; fi
+size_budget() {
+  local budget=$((1024 * 1024)) worker_raw worker_gz spin_raw spin_gz
+  worker_raw=$(stat -c %s adapters/cloudflare/build/index_bg.wasm)
+  worker_gz=$(gzip -9 -c adapters/cloudflare/build/index_bg.wasm | wc -c)
+  spin_raw=$(stat -c %s "$(spin_component)")
+  spin_gz=$(gzip -9 -c "$(spin_component)" | wc -c)
+  echo "sizes: worker wasm ${worker_raw} B raw, ${worker_gz} B gzip (budget ${budget}); Spin component ${spin_raw} B raw, ${spin_gz} B gzip"
+  if (( worker_gz <= budget )); then record "worker gzip size budget" 1 0; else record "worker gzip size budget" 0 1; fi
+}
 
-# run_conformance HOST URL [--rate-limited]
-run_conformance() {
+# Each host runs twice: the main suite with raised limits, and the rate-limit checks
+# against an instance with small limits.
+start_hosts() {
+  WPORT="$(free_port)"; WLPORT="$(free_port)"; SPORT="$(free_port)"; SLPORT="$(free_port)"
+  log "starting wrangler dev (127.0.0.1:$WPORT, rate-limited :$WLPORT) and the Spin test host (:$SPORT, :$SLPORT)"
+  local main_config limited_config
+  mapfile -t main_config < <("$CARGO_TARGET_DIR/debug/conformance" --print-config)
+  mapfile -t limited_config < <("$CARGO_TARGET_DIR/debug/conformance" --print-config --rate-limited)
+  start_workers workers "$WPORT" "$LOGS" "${main_config[@]}"
+  start_workers workers-ratelimit "$WLPORT" "$LOGS" "${limited_config[@]}"
+  start_spin spin "$SPORT" "$LOGS" "${main_config[@]}"
+  start_spin spin-ratelimit "$SLPORT" "$LOGS" "${limited_config[@]}"
+}
+
+# run_suite NAME PORT FLAGS: the conformance suite against one running host.
+run_suite() {
+  local logf p f line
+  logf="$LOGS/$([[ $1 == workers* ]] && echo wrangler-dev || echo spin-host)-$1.log"
+  if ! wait_for_health "http://127.0.0.1:$2" 90 "$logf"; then
+    record "conformance[$1]" 0 1
+    return
+  fi
   set +e
-  "$CARGO_TARGET_DIR/debug/conformance" --base-url "$2" --host "$1" ${3:-} 2>&1 | tee "$LOGS/conformance-$1.log"
+  "$CARGO_TARGET_DIR/debug/conformance" --base-url "http://127.0.0.1:$2" --host "$1" ${3:-} 2>&1 | tee "$LOGS/conformance-$1.log"
   set -e
-  local line
   line="$(grep -E "^conformance\[$1\]:" "$LOGS/conformance-$1.log" | tail -1)"
   if [[ -z "$line" ]]; then record "conformance[$1]" 0 1; return; fi
   read -r p f < <(sed -E 's/.* ([0-9]+) passed, ([0-9]+) failed/\1 \2/' <<<"$line")
   record "conformance[$1]" "$p" "$f"
 }
 
-# Each host runs twice: the main suite with raised limits, and the rate-limit checks
-# against an instance with small limits.
-WPORT="$(free_port)"; WLPORT="$(free_port)"; SPORT="$(free_port)"; SLPORT="$(free_port)"
-log "starting wrangler dev (127.0.0.1:$WPORT, rate-limited :$WLPORT) and the Spin test host (:$SPORT, :$SLPORT)"
-mapfile -t MAIN_CONFIG < <("$CARGO_TARGET_DIR/debug/conformance" --print-config)
-mapfile -t LIMITED_CONFIG < <("$CARGO_TARGET_DIR/debug/conformance" --print-config --rate-limited)
-start_workers workers "$WPORT" "$LOGS" "${MAIN_CONFIG[@]}"
-start_workers workers-ratelimit "$WLPORT" "$LOGS" "${LIMITED_CONFIG[@]}"
-start_spin spin "$SPORT" "$LOGS" "${MAIN_CONFIG[@]}"
-start_spin spin-ratelimit "$SLPORT" "$LOGS" "${LIMITED_CONFIG[@]}"
-
-# run_suite NAME PORT FLAGS
-run_suite() {
-  if ! wait_for_health "http://127.0.0.1:$2" 90 "$LOGS/$( [[ $1 == workers* ]] && echo wrangler-dev || echo spin-host )-$1.log"; then
-    record "conformance[$1]" 0 1
-    return
-  fi
-  run_conformance "$1" "http://127.0.0.1:$2" ${3:-}
+conformance_on_hosts() {
+  run_suite workers "$WPORT" --d1-sessions
+  run_suite workers-ratelimit "$WLPORT" "--rate-limited --d1-sessions"
+  run_suite spin "$SPORT" --panic-body-from-host
+  run_suite spin-ratelimit "$SLPORT" "--rate-limited --panic-body-from-host"
 }
-run_suite workers "$WPORT" --d1-sessions
-run_suite workers-ratelimit "$WLPORT" "--rate-limited --d1-sessions"
-run_suite spin "$SPORT" --panic-body-from-host
-run_suite spin-ratelimit "$SLPORT" "--rate-limited --panic-body-from-host"
 
-# schemathesis (all checks) and the docs page in Chromium, against each main instance.
-# run_schemathesis NAME URL
+# run_schemathesis NAME URL: every check of schemathesis, with a fixture project and task
+# so that project and task routes reach real data.
 run_schemathesis() {
   local token project task config="$ROOT/.tmp/schemathesis-$1.toml"
   token="$(curl -fs -H 'Content-Type: application/json' \
     -d "{\"email\":\"schemathesis.$RANDOM@example.test\",\"password\":\"correct horse battery staple\",\"name\":\"Fuzz\"}" \
     "$2/v1/auth/register" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')" || true
-  # A fixture project with a task, so project and task routes reach real data.
   project="$(curl -fs -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"name":"Fuzz fixture"}' \
     "$2/v1/projects" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')" || true
   task="$(curl -fs -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"title":"Fuzz fixture"}' \
@@ -150,42 +164,78 @@ run_schemathesis() {
   fi
   grep -E "generated" "$LOGS/schemathesis-$1.log" | tail -1 | sed "s/^/  schemathesis[$1]: /"
 }
-run_schemathesis workers "http://127.0.0.1:$WPORT"
-run_schemathesis spin "http://127.0.0.1:$SPORT"
-for h in workers spin; do
-  port="$WPORT"; [[ $h == spin ]] && port="$SPORT"
-  log "the validation package and $h give the same verdicts"
-  record_cmd "validation package = server[$h]" env BASE_URL="http://127.0.0.1:$port" \
-    PKG_NODE="$VALIDATE_PKG/node" PKG_WEB="$VALIDATE_PKG/web" node --test "$ROOT/tests/validate/"
-  grep -h "bodies:" "$LOGS/validation package = server[$h].log" | sed "s/^/  /" || true
-  log "the /docs page in Chromium against $h"
-  record_cmd "docs-page[$h]" env BASE_URL="http://127.0.0.1:$port" SCREENSHOT="$LOGS/docs-$h.png" \
-    node --test "$ROOT/tests/docs/"
-done
+
+# The validation package gives the server's verdicts, and the docs page renders.
+clients_and_docs() {
+  local h port
+  for h in workers spin; do
+    port="$WPORT"; [[ $h == spin ]] && port="$SPORT"
+    log "the validation package and $h give the same verdicts"
+    record_cmd "validation package = server[$h]" env BASE_URL="http://127.0.0.1:$port" \
+      PKG_NODE="$VALIDATE_PKG/node" PKG_WEB="$VALIDATE_PKG/web" node --test "$ROOT/tests/validate/"
+    grep -h "bodies:" "$LOGS/validation package = server[$h].log" | sed "s/^/  /" || true
+    log "the /docs page in Chromium against $h"
+    record_cmd "docs-page[$h]" env BASE_URL="http://127.0.0.1:$port" SCREENSHOT="$LOGS/docs-$h.png" \
+      node --test "$ROOT/tests/docs/"
+  done
+}
 
 # Logs never carry a secret: scan every host log of this run for access tokens, refresh
 # tokens, API keys, password hashes and the fixture passwords.
-stop_started
-log "scanning host logs for secrets"
-if grep -E -n 'eyJ[A-Za-z0-9_-]{10,}\.eyJ|rt_[A-Za-z0-9_-]{43}|tm_[A-Za-z0-9_-]{43}|\$argon2id\$|correct horse battery|wrong password!' \
-    "$LOGS"/wrangler-dev-*.log "$LOGS"/spin-host-*.log >"$LOGS/secret-scan.log" 2>&1; then
-  echo "secrets found in logs:"; head -5 "$LOGS/secret-scan.log"; record "no secrets in host logs" 0 1
-else
-  lines=$(cat "$LOGS"/wrangler-dev-*.log "$LOGS"/spin-host-*.log | grep -c '"msg":"request"' || true)
-  echo "  $lines request log lines scanned"
-  if (( lines > 100 )); then record "no secrets in host logs" 1 0; else record "no secrets in host logs" 0 1; fi
-fi
+secrets_not_logged() {
+  log "scanning host logs for secrets"
+  local lines
+  if grep -E -n 'eyJ[A-Za-z0-9_-]{10,}\.eyJ|rt_[A-Za-z0-9_-]{43}|tm_[A-Za-z0-9_-]{43}|\$argon2id\$|correct horse battery|wrong password!' \
+      "$LOGS"/wrangler-dev-*.log "$LOGS"/spin-host-*.log >"$LOGS/secret-scan.log" 2>&1; then
+    echo "secrets found in logs:"; head -5 "$LOGS/secret-scan.log"; record "no secrets in host logs" 0 1
+  else
+    lines=$(cat "$LOGS"/wrangler-dev-*.log "$LOGS"/spin-host-*.log | grep -c '"msg":"request"' || true)
+    echo "  $lines request log lines scanned"
+    if (( lines > 100 )); then record "no secrets in host logs" 1 0; else record "no secrets in host logs" 0 1; fi
+  fi
+}
 
 # Every injected panic was logged, with the request id the client sent, by each host.
-for h in workers spin; do
-  f="$LOGS/wrangler-dev-$h.log"; [[ $h == spin ]] && f="$LOGS/spin-host-$h.log"
-  n=$(grep -c '"msg":"panic","request_id":"panic-check-' "$f" || true)
-  echo "  $h: $n panics logged with their request id"
-  if (( n >= 3 )); then record "panics logged with request id[$h]" 1 0; else record "panics logged with request id[$h]" 0 1; fi
-done
+panics_logged() {
+  local h f n
+  for h in workers spin; do
+    f="$LOGS/wrangler-dev-$h.log"; [[ $h == spin ]] && f="$LOGS/spin-host-$h.log"
+    n=$(grep -c '"msg":"panic","request_id":"panic-check-' "$f" || true)
+    echo "  $h: $n panics logged with their request id"
+    if (( n >= 3 )); then record "panics logged with request id[$h]" 1 0; else record "panics logged with request id[$h]" 0 1; fi
+  done
+}
 
-echo
-echo "Summary"
-for line in "${SUMMARY[@]}"; do echo "  $line"; done
-echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
-[[ $TOTAL_FAILED -eq 0 ]]
+summary() {
+  echo
+  echo "Summary"
+  local line
+  for line in "${SUMMARY[@]}"; do echo "  $line"; done
+  echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+}
+
+main() {
+  rm -rf "$LOGS" && mkdir -p "$LOGS"
+  trap stop_started EXIT
+  ensure_tools
+  ensure_test_tools
+  static_checks
+  cargo_tests
+  fuzz_targets
+  openapi_typescript
+  build_artifacts
+  deploy_readiness
+  size_budget
+  start_hosts
+  conformance_on_hosts
+  run_schemathesis workers "http://127.0.0.1:$WPORT"
+  run_schemathesis spin "http://127.0.0.1:$SPORT"
+  clients_and_docs
+  stop_started
+  secrets_not_logged
+  panics_logged
+  summary
+  [[ $TOTAL_FAILED -eq 0 ]]
+}
+
+main "$@"

@@ -78,6 +78,21 @@ fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
+/// The operating system's clock, on hosts that have one (Spin and native; Workers read the
+/// JavaScript clock, and `std::time` panics on wasm32-unknown-unknown).
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub struct SystemClock;
+
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+impl crate::ports::Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+}
+
 /// A point in time as Unix milliseconds, shown as RFC 3339 UTC with milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub i64);

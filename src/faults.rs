@@ -160,13 +160,7 @@ mod tests {
             Ok(0)
         }
         async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError> {
-            Ok(stmts
-                .iter()
-                .map(|_| StmtResult {
-                    rows: Vec::new(),
-                    changes: 0,
-                })
-                .collect())
+            Ok(vec![StmtResult::default(); stmts.len()])
         }
     }
 

@@ -82,11 +82,20 @@ impl Row {
         }
     }
 
-    pub fn opt_int(&self, idx: usize) -> Result<Option<i64>, StoreError> {
+    /// A nullable column read with `read`.
+    fn opt<T>(
+        &self,
+        idx: usize,
+        read: impl Fn(&Self, usize) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
         match self.get(idx)? {
             Value::Null => Ok(None),
-            _ => self.int(idx).map(Some),
+            _ => read(self, idx).map(Some),
         }
+    }
+
+    pub fn opt_int(&self, idx: usize) -> Result<Option<i64>, StoreError> {
+        self.opt(idx, Self::int)
     }
 
     pub fn text(&self, idx: usize) -> Result<String, StoreError> {
@@ -99,10 +108,7 @@ impl Row {
     }
 
     pub fn opt_text(&self, idx: usize) -> Result<Option<String>, StoreError> {
-        match self.get(idx)? {
-            Value::Null => Ok(None),
-            _ => self.text(idx).map(Some),
-        }
+        self.opt(idx, Self::text)
     }
 
     pub fn bool(&self, idx: usize) -> Result<bool, StoreError> {

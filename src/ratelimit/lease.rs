@@ -94,6 +94,21 @@ pub trait LeaseBackend: Send + Sync {
     async fn refund(&self, key: &str, quota: Quota, now_ms: i64) -> Result<(), LimiterError>;
 }
 
+#[async_trait::async_trait]
+impl<T: LeaseBackend + ?Sized> LeaseBackend for std::sync::Arc<T> {
+    async fn lease(&self, key: &str, quota: Quota, now_ms: i64, want: u32) -> Result<Grant, LimiterError> {
+        (**self).lease(key, quota, now_ms, want).await
+    }
+
+    async fn check(&self, key: &str, quota: Quota, now_ms: i64, consume: bool) -> Result<Decision, LimiterError> {
+        (**self).check(key, quota, now_ms, consume).await
+    }
+
+    async fn refund(&self, key: &str, quota: Quota, now_ms: i64) -> Result<(), LimiterError> {
+        (**self).refund(key, quota, now_ms).await
+    }
+}
+
 /// This instance's slice of a key.
 #[derive(Debug, Clone, Copy)]
 struct Slice {
@@ -273,21 +288,6 @@ mod tests {
     use super::*;
     use crate::ratelimit::gcra;
 
-    struct Shared(Arc<MemoryBackend>);
-
-    #[async_trait::async_trait]
-    impl LeaseBackend for Shared {
-        async fn lease(&self, key: &str, quota: Quota, now: i64, want: u32) -> Result<Grant, LimiterError> {
-            self.0.lease(key, quota, now, want).await
-        }
-        async fn check(&self, key: &str, quota: Quota, now: i64, consume: bool) -> Result<Decision, LimiterError> {
-            self.0.check(key, quota, now, consume).await
-        }
-        async fn refund(&self, key: &str, quota: Quota, now: i64) -> Result<(), LimiterError> {
-            self.0.refund(key, quota, now).await
-        }
-    }
-
     /// Every admitted time, replayed through one exact GCRA, is allowed: the admissions of
     /// all instances together never exceed what one exact limiter would allow.
     fn conforms(mut admitted: Vec<i64>, quota: Quota) -> Result<(), String> {
@@ -308,9 +308,8 @@ mod tests {
     /// `until` ms. Returns each instance's admission times and the backend's calls.
     fn run(quota: Quota, instances: usize, every: i64, until: i64) -> (Vec<Vec<i64>>, u64) {
         let backend = Arc::new(MemoryBackend::default());
-        let limiters: Vec<LeasingLimiter<Shared>> = (0..instances)
-            .map(|_| LeasingLimiter::new(Shared(backend.clone())))
-            .collect();
+        let limiters: Vec<LeasingLimiter<Arc<MemoryBackend>>> =
+            (0..instances).map(|_| LeasingLimiter::new(backend.clone())).collect();
         let mut admitted = vec![Vec::new(); instances];
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut slot = 1_000_000;
@@ -387,7 +386,7 @@ mod tests {
     #[test]
     fn a_refused_lease_is_remembered_until_its_retry_time() {
         let backend = Arc::new(MemoryBackend::default());
-        let l = LeasingLimiter::new(Shared(backend.clone()));
+        let l = LeasingLimiter::new(backend.clone());
         let q = Quota {
             limit: 2,
             window_ms: 60_000,

@@ -148,6 +148,11 @@ mod tests {
         window_ms: 60_000,
     };
 
+    /// The state after the whole quota was used at time 0.
+    fn exhausted() -> Option<i64> {
+        (0..5).fold(None, |tat, _| Some(gcra(tat, 0, Q).tat))
+    }
+
     #[test]
     fn allows_the_limit_then_refuses_with_a_retry_time() {
         let mut tat = None;
@@ -166,10 +171,7 @@ mod tests {
 
     #[test]
     fn capacity_returns_at_the_sustained_rate() {
-        let mut tat = None;
-        for _ in 0..5 {
-            tat = Some(gcra(tat, 0, Q).tat);
-        }
+        let tat = exhausted();
         assert!(!gcra(tat, 11_999, Q).allowed);
         assert!(gcra(tat, 12_000, Q).allowed);
         let after_window = gcra(tat, 60_000, Q);
@@ -190,10 +192,7 @@ mod tests {
 
     #[test]
     fn a_refund_gives_back_one_request_but_never_credits_time_already_passed() {
-        let mut tat = None;
-        for _ in 0..5 {
-            tat = Some(gcra(tat, 0, Q).tat);
-        }
+        let tat = exhausted();
         assert!(!gcra(tat, 0, Q).allowed);
         let refunded = refund(tat, 0, Q);
         assert!(gcra(refunded, 0, Q).allowed, "the refunded request is available again");

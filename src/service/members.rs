@@ -57,7 +57,13 @@ pub async fn add(
         let (m, account) = q::decode_add_state(row)?;
         project::check_add(m, role, account.is_some())
     };
-    let writes = q::add(id, me, email, role, now, &event, idempotency);
+    let change = q::Change {
+        project: id,
+        me,
+        now,
+        event: &event,
+    };
+    let writes = q::add(&change, email, role, idempotency);
     let Some(key) = idempotency else {
         let c = Creation {
             event: &event,
@@ -109,6 +115,33 @@ pub async fn add(
     created(ports, c, stored.clone(), explain).await
 }
 
+/// Runs a change of `target`'s membership in one batch after its state read; returns
+/// the state (the membership facts and the member) and whether the write landed.
+async fn change_member(
+    ports: &Ports,
+    caller: &Caller,
+    id: &ProjectId,
+    target: &UserId,
+    writes: impl FnOnce(&q::Change<'_>) -> Vec<crate::store::Statement>,
+) -> Result<(project::Membership, Option<Member>, bool), ApiError> {
+    let event = super::new_event(ports)?;
+    let change = q::Change {
+        project: id,
+        me: &caller.user_id,
+        now: ports.clock.now_ms(),
+        event: &event,
+    };
+    let mut stmts = vec![q::state(id, &caller.user_id, target)];
+    stmts.extend(writes(&change));
+    let results = ports.store.batch(stmts).await?;
+    let row = sql::rows(&results, 0)
+        .first()
+        .ok_or_else(|| internal("membership state missing"))?;
+    let (m, member) = q::decode_state(row)?;
+    // Both writes put their guarded row statement right after the anchor.
+    Ok((m, member, sql::landed(&results, 2)))
+}
+
 /// Changes a member's role (admin; owners' roles and promotion to owner need an owner).
 ///
 /// # Errors
@@ -120,22 +153,8 @@ pub async fn change_role(
     target: &UserId,
     role: Role,
 ) -> Result<Member, ApiError> {
-    let event = super::new_event(ports)?;
-    let mut stmts = vec![q::state(id, &caller.user_id, target)];
-    stmts.extend(q::change_role(
-        id,
-        &caller.user_id,
-        target,
-        role,
-        ports.clock.now_ms(),
-        &event,
-    ));
-    let results = ports.store.batch(stmts).await?;
-    let row = sql::rows(&results, 0)
-        .first()
-        .ok_or_else(|| internal("membership state missing"))?;
-    let (m, member) = q::decode_state(row)?;
-    if sql::landed(&results, q::CHANGE_INDEX.saturating_add(1)) {
+    let (m, member, landed) = change_member(ports, caller, id, target, |c| q::change_role(c, target, role)).await?;
+    if landed {
         let member = member.ok_or_else(|| internal("changed nobody"))?;
         return Ok(Member { role, ..member });
     }
@@ -151,24 +170,11 @@ pub async fn change_role(
 /// # Errors
 /// 404, 403, 409 last owner.
 pub async fn remove(ports: &Ports, caller: &Caller, id: &ProjectId, target: &UserId) -> Result<(), ApiError> {
-    let event = super::new_event(ports)?;
     let leaving = *target == caller.user_id;
-    let mut stmts = vec![q::state(id, &caller.user_id, target)];
-    stmts.extend(q::remove(
-        id,
-        &caller.user_id,
-        target,
-        leaving,
-        ports.clock.now_ms(),
-        &event,
-    ));
-    let results = ports.store.batch(stmts).await?;
-    if sql::landed(&results, q::REMOVE_INDEX.saturating_add(1)) {
+    let (m, _, landed) = change_member(ports, caller, id, target, |c| q::remove(c, target, leaving)).await?;
+    if landed {
         return Ok(());
     }
-    let row = sql::rows(&results, 0)
-        .first()
-        .ok_or_else(|| internal("membership state missing"))?;
-    project::check_removal(q::decode_state(row)?.0, leaving)?;
+    project::check_removal(m, leaving)?;
     Err(internal("a member removal was refused by its guard without a reason"))
 }

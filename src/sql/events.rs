@@ -33,6 +33,26 @@ pub struct Source<'a> {
     pub guard: &'a str,
 }
 
+impl<'a> NewEvent<'a> {
+    pub fn new(id: &'a EventId, kind: &'static str, actor: &'a UserId, now: i64) -> Self {
+        Self { id, kind, actor, now }
+    }
+}
+
+impl<'a> Source<'a> {
+    /// The event's `project`, `subject` and `data` expressions over the rows of `from`,
+    /// written only where `guard` holds.
+    pub fn new(project: &'a str, subject: &'a str, data: &'a str, from: &'a str, guard: &'a str) -> Self {
+        Self {
+            project,
+            subject,
+            data,
+            from,
+            guard,
+        }
+    }
+}
+
 /// The time of an event of `project`: now, or the time of the project's latest event if
 /// that is later, so that the log's times never run backwards in commit order (a request
 /// reads the clock before it waits for the write lock).
@@ -57,24 +77,6 @@ impl NewEvent<'_> {
             source.project, source.subject, source.data, source.from, source.guard
         );
         Statement::new(sql, params.into_values())
-    }
-
-    /// An unguarded insert with the data given (a creation that cannot be refused).
-    pub fn insert_values(&self, project: &ProjectId, subject: &str, data: &Json) -> Statement {
-        let mut p = Params::default();
-        let project = p.add(project);
-        let subject = p.add(subject);
-        let data = p.add(data.to_string());
-        self.insert(
-            p,
-            &Source {
-                project: &project,
-                subject: &subject,
-                data: &data,
-                from: "",
-                guard: "1",
-            },
-        )
     }
 }
 

@@ -9,7 +9,7 @@ use crate::domain::ids::{EventId, ProjectId, UserId};
 use crate::domain::project::{Member, Membership, Role};
 use crate::domain::user::{DisplayName, Email};
 use crate::error::{internal, ApiError};
-use crate::store::{Row, Statement};
+use crate::store::{Row, Statement, Value};
 
 const COLUMNS: &str = "m.user_id, u.email, u.name, m.role, m.joined_at";
 
@@ -120,29 +120,54 @@ pub fn decode_add_state(r: &Row) -> Result<(Membership, Option<Account>), ApiErr
     ))
 }
 
+/// A change of membership: in which project, by whom, when, anchored by which event.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    pub project: &'a ProjectId,
+    pub me: &'a UserId,
+    pub now: i64,
+    pub event: &'a EventId,
+}
+
+impl Change<'_> {
+    /// The anchor, in `p` (the project's placeholder is the first), for `kind`.
+    fn anchor(&self, p: Params, kind: &'static str, pid: &str, src: (&str, &str, &str, &str)) -> Statement {
+        let (subject, data, from, guard) = src;
+        NewEvent::new(self.event, kind, self.me, self.now).insert(p, &Source::new(pid, subject, data, from, guard))
+    }
+
+    /// The statements that follow an anchor: SQL whose last placeholder is the event.
+    fn then(&self, sql: &str, mut params: Vec<Value>) -> Statement {
+        params.push(self.event.into());
+        let at = format!("?{}", params.len());
+        Statement::new(format!("{sql} AND {}", written(&at)), params)
+    }
+
+    /// The placeholders of a change to `target`: project, me, target; and the rows the
+    /// rules read: `t` the target's membership, `me` the caller's.
+    fn target(&self, p: &mut Params, target: &UserId) -> (String, String, String) {
+        let pid = p.add(self.project);
+        let me = p.add(self.me);
+        let target = p.add(target);
+        let from = format!("FROM members t JOIN members me ON me.project_id = t.project_id AND me.user_id = {me}");
+        (pid, from, format!("t.project_id = {{pid}} AND t.user_id = {target}"))
+    }
+}
+
 /// Index of the member INSERT (returning the user id) in [`add`]'s batch.
 pub const ADD_INDEX: usize = 1;
 
 /// Adding the account with `email` as `role`: the anchor (admin, owners for owners, the
 /// account exists and is not a member), then the row.
-#[allow(clippy::too_many_arguments)]
-pub fn add(
-    project: &ProjectId,
-    me: &UserId,
-    email: &Email,
-    role: Role,
-    now: i64,
-    event: &EventId,
-    idem: Option<&Key>,
-) -> Vec<Statement> {
+pub fn add(c: &Change<'_>, email: &Email, role: Role, idem: Option<&Key>) -> Vec<Statement> {
     let mut p = Params::default();
-    let pid = p.add(project);
-    let me_p = p.add(me);
+    let pid = p.add(c.project);
+    let me_p = p.add(c.me);
     let email_p = p.add(email.normalized());
     let role_p = p.add(role.as_str());
     let data = format!("json_object('role', {role_p})");
     let held = idem
-        .map(|k| format!(" AND {}", k.held(&mut p, event)))
+        .map(|k| format!(" AND {}", k.held(&mut p, c.event)))
         .unwrap_or_default();
     let guard = format!(
         "u.email_normalized = {email_p} \
@@ -150,158 +175,73 @@ pub fn add(
          AND ({role_p} != 'owner' OR role = 'owner')) \
          AND NOT EXISTS (SELECT 1 FROM members WHERE project_id = {pid} AND user_id = u.id){held}"
     );
-    let anchor = NewEvent {
-        id: event,
-        kind: "member.added",
-        actor: me,
-        now,
-    }
-    .insert(
-        p,
-        &Source {
-            project: &pid,
-            subject: "u.id",
-            data: &data,
-            from: "FROM users u",
-            guard: &guard,
-        },
-    );
-    vec![
-        anchor,
-        Statement::new(
-            format!(
-                "INSERT INTO members (project_id, user_id, role, joined_at) SELECT ?1, u.id, ?2, ?3 FROM users u \
-                 WHERE u.email_normalized = ?4 AND {} RETURNING user_id",
-                written("?5")
-            ),
-            vec![
-                project.into(),
-                role.as_str().into(),
-                now.into(),
-                email.normalized().into(),
-                event.into(),
-            ],
-        ),
-    ]
+    let anchor = c.anchor(p, "member.added", &pid, ("u.id", &data, "FROM users u", &guard));
+    let params = vec![
+        c.project.into(),
+        role.as_str().into(),
+        c.now.into(),
+        email.normalized().into(),
+    ];
+    let insert = "INSERT INTO members (project_id, user_id, role, joined_at) SELECT ?1, u.id, ?2, ?3 FROM users u \
+                  WHERE u.email_normalized = ?4";
+    let mut row = c.then(insert, params);
+    row.sql = format!("{} RETURNING user_id", row.sql).into();
+    vec![anchor, row]
 }
-
-/// Index of the UPDATE in [`change_role`]'s batch.
-pub const CHANGE_INDEX: usize = 1;
 
 /// Changing `target`'s role: the anchor (admin; owners' roles and promotion to owner need
 /// an owner; a project keeps an owner; the role differs), then the row.
-pub fn change_role(
-    project: &ProjectId,
-    me: &UserId,
-    target: &UserId,
-    role: Role,
-    now: i64,
-    event: &EventId,
-) -> Vec<Statement> {
+pub fn change_role(c: &Change<'_>, target: &UserId, role: Role) -> Vec<Statement> {
     let mut p = Params::default();
-    let pid = p.add(project);
-    let me_p = p.add(me);
-    let target_p = p.add(target);
+    let (pid, from, is_target) = c.target(&mut p, target);
     let role_p = p.add(role.as_str());
     let data = format!("json_object('role', json_object('from', t.role, 'to', {role_p}))");
-    let from = format!("FROM members t JOIN members me ON me.project_id = t.project_id AND me.user_id = {me_p}");
     let guard = format!(
-        "t.project_id = {pid} AND t.user_id = {target_p} AND me.role IN {ADMINS} AND t.role != {role_p} \
+        "{} AND me.role IN {ADMINS} AND t.role != {role_p} \
          AND ((t.role != 'owner' AND {role_p} != 'owner') OR me.role = 'owner') \
          AND (t.role != 'owner' OR {})",
+        is_target.replace("{pid}", &pid),
         more_than_one_owner(&pid)
     );
-    let anchor = NewEvent {
-        id: event,
-        kind: "member.role_changed",
-        actor: me,
-        now,
-    }
-    .insert(
-        p,
-        &Source {
-            project: &pid,
-            subject: "t.user_id",
-            data: &data,
-            from: &from,
-            guard: &guard,
-        },
+    let anchor = c.anchor(p, "member.role_changed", &pid, ("t.user_id", &data, &from, &guard));
+    let params = vec![c.project.into(), target.into(), role.as_str().into()];
+    let mut row = c.then(
+        "UPDATE members SET role = ?3 WHERE project_id = ?1 AND user_id = ?2",
+        params,
     );
-    vec![
-        anchor,
-        Statement::new(
-            format!(
-                "UPDATE members SET role = ?3 WHERE project_id = ?1 AND user_id = ?2 AND {} RETURNING 1",
-                written("?4")
-            ),
-            vec![project.into(), target.into(), role.as_str().into(), event.into()],
-        ),
-    ]
+    row.sql = format!("{} RETURNING 1", row.sql).into();
+    vec![anchor, row]
 }
-
-/// Index of the DELETE in [`remove`]'s batch.
-pub const REMOVE_INDEX: usize = 1;
 
 /// Removing `target` (the caller itself when `leaving`): the anchor (anyone may leave;
 /// removing others needs admin, owners an owner; a project keeps an owner), the row, and
 /// the unassignment of its tasks in the project.
-pub fn remove(
-    project: &ProjectId,
-    me: &UserId,
-    target: &UserId,
-    leaving: bool,
-    now: i64,
-    event: &EventId,
-) -> Vec<Statement> {
+pub fn remove(c: &Change<'_>, target: &UserId, leaving: bool) -> Vec<Statement> {
     let mut p = Params::default();
-    let pid = p.add(project);
-    let me_p = p.add(me);
-    let target_p = p.add(target);
+    let (pid, from, is_target) = c.target(&mut p, target);
     let data = format!("json_object('left', json('{}'), 'role', t.role)", json_bool(leaving));
-    let from = format!("FROM members t JOIN members me ON me.project_id = t.project_id AND me.user_id = {me_p}");
     let may = if leaving {
         "1".to_owned()
     } else {
         format!("me.role IN {ADMINS} AND (t.role != 'owner' OR me.role = 'owner')")
     };
     let guard = format!(
-        "t.project_id = {pid} AND t.user_id = {target_p} AND {may} AND (t.role != 'owner' OR {})",
+        "{} AND {may} AND (t.role != 'owner' OR {})",
+        is_target.replace("{pid}", &pid),
         more_than_one_owner(&pid)
     );
-    let anchor = NewEvent {
-        id: event,
-        kind: "member.removed",
-        actor: me,
-        now,
-    }
-    .insert(
-        p,
-        &Source {
-            project: &pid,
-            subject: "t.user_id",
-            data: &data,
-            from: &from,
-            guard: &guard,
-        },
+    let anchor = c.anchor(p, "member.removed", &pid, ("t.user_id", &data, &from, &guard));
+    let mut row = c.then(
+        "DELETE FROM members WHERE project_id = ?1 AND user_id = ?2",
+        vec![c.project.into(), target.into()],
     );
-    vec![
-        anchor,
-        Statement::new(
-            format!(
-                "DELETE FROM members WHERE project_id = ?1 AND user_id = ?2 AND {} RETURNING 1",
-                written("?3")
-            ),
-            vec![project.into(), target.into(), event.into()],
-        ),
-        Statement::new(
-            format!(
-                "UPDATE tasks SET assignee_id = NULL, updated_at = ?3, version = version + 1 \
-                 WHERE project_id = ?1 AND assignee_id = ?2 AND {}",
-                written("?4")
-            ),
-            vec![project.into(), target.into(), now.into(), event.into()],
-        ),
-    ]
+    row.sql = format!("{} RETURNING 1", row.sql).into();
+    let unassign = c.then(
+        "UPDATE tasks SET assignee_id = NULL, updated_at = ?3, version = version + 1 \
+         WHERE project_id = ?1 AND assignee_id = ?2",
+        vec![c.project.into(), target.into(), c.now.into()],
+    );
+    vec![anchor, row, unassign]
 }
 
 #[cfg(test)]

@@ -102,10 +102,13 @@ pub fn constants<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
     format!("({})", quoted.join(", "))
 }
 
-/// An SQL condition: `column` is one of the entity tags in the JSON array `param`, or
-/// `param` is NULL (no precondition).
-pub fn etag_matches(etag_expr: &str, param: &str) -> String {
-    format!("({param} IS NULL OR {etag_expr} IN (SELECT value FROM json_each({param})))")
+/// An SQL condition for an `If-Match`: the entity tag `etag_expr` (SQL) is one of those
+/// expected (bound as a JSON array), or true when anything matches.
+pub fn precondition(p: &mut Params, expect: &crate::domain::Expect, etag_expr: &str) -> String {
+    match expect.to_json() {
+        Some(tags) => format!("{etag_expr} IN (SELECT value FROM json_each({}))", p.add(tags)),
+        None => "1".to_owned(),
+    }
 }
 
 /// An SQL JSON boolean from a Rust one.

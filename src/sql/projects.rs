@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::events::{NewEvent, Source};
 use super::idempotency::Key;
-use super::{constants, etag_matches, json_bool, Params};
+use super::{constants, json_bool, precondition, Params};
 use crate::clock::Timestamp;
 use crate::domain::ids::{EventId, ProjectId, UserId};
 use crate::domain::project::{Project, ProjectDescription, ProjectName, ProjectPatch, Role};
@@ -93,37 +93,12 @@ pub fn list(me: &UserId, q: Option<&str>, archived: Option<bool>, after: Option<
 /// A new project with its owner and its first event: one unguarded batch.
 pub fn create(project: &Project, owner: &UserId, event: &EventId, idem: Option<&Key>) -> Vec<Statement> {
     let data = json!({"name": project.name, "description": project.description});
-    let anchor = match idem {
-        None => NewEvent {
-            id: event,
-            kind: "project.created",
-            actor: owner,
-            now: project.created_at.ms(),
-        }
-        .insert_values(&project.id, project.id.as_str(), &data),
-        Some(k) => {
-            let mut p = Params::default();
-            let pid = p.add(&project.id);
-            let data = p.add(data.to_string());
-            let held = k.held(&mut p, event);
-            NewEvent {
-                id: event,
-                kind: "project.created",
-                actor: owner,
-                now: project.created_at.ms(),
-            }
-            .insert(
-                p,
-                &Source {
-                    project: &pid,
-                    subject: &pid,
-                    data: &data,
-                    from: "",
-                    guard: &held,
-                },
-            )
-        }
-    };
+    let mut p = Params::default();
+    let pid = p.add(&project.id);
+    let data = p.add(data.to_string());
+    let guard = idem.map_or_else(|| "1".to_owned(), |k| k.held(&mut p, event));
+    let anchor = NewEvent::new(event, "project.created", owner, project.created_at.ms())
+        .insert(p, &Source::new(&pid, &pid, &data, "", &guard));
     vec![
         anchor,
         Statement::new(
@@ -172,10 +147,7 @@ pub fn update(
     let mut p = Params::default();
     let id = p.add(project);
     let me_p = p.add(me);
-    let etag = match expect.to_json() {
-        Some(tags) => etag_matches(ETAG, &p.add(tags)),
-        None => "1".to_owned(),
-    };
+    let etag = precondition(&mut p, expect, ETAG);
     let mut pairs = Vec::new();
     let mut removals = Vec::new();
     let mut changed = Vec::new();
@@ -223,22 +195,8 @@ pub fn update(
         constants(Role::Admin.and_above().map(Role::as_str))
     );
     let from = format!("FROM projects p JOIN members m ON m.project_id = p.id AND m.user_id = {me_p}");
-    let anchor = NewEvent {
-        id: event,
-        kind: "project.updated",
-        actor: me,
-        now,
-    }
-    .insert(
-        p,
-        &Source {
-            project: "p.id",
-            subject: "p.id",
-            data: &data,
-            from: &from,
-            guard: &guard,
-        },
-    );
+    let anchor =
+        NewEvent::new(event, "project.updated", me, now).insert(p, &Source::new("p.id", "p.id", &data, &from, &guard));
     let mut p = Params::default();
     let mut sets = Vec::new();
     if let Some(n) = &patch.name {
@@ -279,10 +237,7 @@ pub fn delete(project: &ProjectId, me: &UserId, expect: &Expect) -> Vec<Statemen
     let mut p = Params::default();
     let id = p.add(project);
     let me_p = p.add(me);
-    let etag = match expect.to_json() {
-        Some(tags) => etag_matches(ETAG, &p.add(tags)),
-        None => "1".to_owned(),
-    };
+    let etag = precondition(&mut p, expect, ETAG);
     let first = Statement::new(
         format!(
             "DELETE FROM projects WHERE id = {id} AND EXISTS (SELECT 1 FROM projects p JOIN members m \

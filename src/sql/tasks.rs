@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::events::{written, NewEvent, Source};
 use super::idempotency::Key;
-use super::{constants, etag_matches, Params};
+use super::{constants, precondition, Params};
 use crate::clock::{Date, Timestamp};
 use crate::domain::ids::{EventId, ProjectId, TaskId, UserId};
 use crate::domain::project::Role;
@@ -113,22 +113,8 @@ pub fn create(task: &Task, event: &EventId, idem: Option<&Key>) -> Vec<Statement
         constants(Role::Member.and_above().map(Role::as_str))
     );
     let from = format!("FROM projects p JOIN members m ON m.project_id = p.id AND m.user_id = {me}");
-    let anchor = NewEvent {
-        id: event,
-        kind: "task.created",
-        actor: &task.created_by,
-        now: task.created_at.ms(),
-    }
-    .insert(
-        p,
-        &Source {
-            project: "p.id",
-            subject: &subject,
-            data: &data,
-            from: &from,
-            guard: &guard,
-        },
-    );
+    let anchor = NewEvent::new(event, "task.created", &task.created_by, task.created_at.ms())
+        .insert(p, &Source::new("p.id", &subject, &data, &from, &guard));
     let insert = Statement::new(
         "INSERT INTO tasks (id, project_id, title, description, status, priority, priority_rank, assignee_id, \
          due_date, labels, created_by, created_at, updated_at, completed_at, version) \
@@ -190,10 +176,7 @@ fn update_rules(p: &mut Params, u: &Update<'_>) -> (String, String) {
         "FROM tasks t JOIN members m ON m.project_id = t.project_id AND m.user_id = {me} \
          JOIN projects p ON p.id = t.project_id"
     );
-    let etag = match u.expect.to_json() {
-        Some(tags) => etag_matches(ETAG, &p.add(tags)),
-        None => "1".to_owned(),
-    };
+    let etag = precondition(p, u.expect, ETAG);
     let transition = match u.patch.status {
         Some(to) => format!(
             "(t.status = {} OR t.status IN {} OR (m.role IN {} AND t.status IN {}))",
@@ -255,22 +238,8 @@ pub fn update(u: &Update<'_>) -> (Vec<Statement>, usize) {
         let data = format!("json_object('status', json_object('from', t.status, 'to', {to}))");
         let guard = format!("{guard} AND t.status != {to}");
         stmts.push(
-            NewEvent {
-                id: u.status_event,
-                kind: "task.status_changed",
-                actor: u.me,
-                now: u.now,
-            }
-            .insert(
-                p,
-                &Source {
-                    project: "t.project_id",
-                    subject: "t.id",
-                    data: &data,
-                    from: &from,
-                    guard: &guard,
-                },
-            ),
+            NewEvent::new(u.status_event, "task.status_changed", u.me, u.now)
+                .insert(p, &Source::new("t.project_id", "t.id", &data, &from, &guard)),
         );
     }
     // The other fields, with `{field: {from, to}}` for those that change.
@@ -300,22 +269,8 @@ pub fn update(u: &Update<'_>) -> (Vec<Statement>, usize) {
         );
         let guard = format!("{guard} AND ({})", changed.join(" OR "));
         stmts.push(
-            NewEvent {
-                id: u.change_event,
-                kind: "task.updated",
-                actor: u.me,
-                now: u.now,
-            }
-            .insert(
-                p,
-                &Source {
-                    project: "t.project_id",
-                    subject: "t.id",
-                    data: &data,
-                    from: &from,
-                    guard: &guard,
-                },
-            ),
+            NewEvent::new(u.change_event, "task.updated", u.me, u.now)
+                .insert(p, &Source::new("t.project_id", "t.id", &data, &from, &guard)),
         );
     }
     // The row.
@@ -384,10 +339,7 @@ pub fn delete(task: &TaskId, me: &UserId, expect: &Expect, now: i64, event: &Eve
     let mut p = Params::default();
     let id = p.add(task);
     let me_p = p.add(me);
-    let etag = match expect.to_json() {
-        Some(tags) => etag_matches(ETAG, &p.add(tags)),
-        None => "1".to_owned(),
-    };
+    let etag = precondition(&mut p, expect, ETAG);
     let from = format!(
         "FROM tasks t JOIN members m ON m.project_id = t.project_id AND m.user_id = {me_p} \
          JOIN projects p ON p.id = t.project_id"
@@ -396,22 +348,9 @@ pub fn delete(task: &TaskId, me: &UserId, expect: &Expect, now: i64, event: &Eve
         "t.id = {id} AND p.archived = 0 AND (m.role IN {} OR (m.role = 'member' AND t.created_by = {me_p})) AND {etag}",
         constants(Role::Admin.and_above().map(Role::as_str))
     );
-    let anchor = NewEvent {
-        id: event,
-        kind: "task.deleted",
-        actor: me,
-        now,
-    }
-    .insert(
-        p,
-        &Source {
-            project: "t.project_id",
-            subject: "t.id",
-            data: "json_object('title', t.title)",
-            from: &from,
-            guard: &guard,
-        },
-    );
+    let data = "json_object('title', t.title)";
+    let anchor = NewEvent::new(event, "task.deleted", me, now)
+        .insert(p, &Source::new("t.project_id", "t.id", data, &from, &guard));
     vec![
         anchor,
         Statement::new(

@@ -3,13 +3,8 @@
 //! over an in-memory SQLite. `cargo bench -p taskapi-native --bench ops`.
 
 // Benchmark code: a broken setup should stop the run loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use rusqlite::types::{Value as SqlValue, ValueRef};
+pub use taskapi::clock::SystemClock;
 use taskapi::ports::{Level, RandomError};
 use taskapi::store::StmtResult;
-use taskapi::{Clock, Logger, Ports, Random, Row, Settings, Statement, Store, StoreError, Value};
+use taskapi::{Logger, Ports, Random, Row, Settings, Statement, Store, StoreError, Value};
 
 /// A rusqlite connection behind a mutex: one writer at a time, like D1.
 pub struct SqliteStore {
@@ -120,17 +121,6 @@ impl Store for SqliteStore {
             tx.commit().map_err(|e| map_err(&e))?;
             Ok(results)
         })
-    }
-}
-
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0)
     }
 }
 

@@ -7,19 +7,10 @@ mod sqlite;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use taskapi::clock::SystemClock;
 use taskapi::ports::{Level, RandomError};
-use taskapi::{Clock, Logger, Ports, Random, Settings};
+use taskapi::{Logger, Ports, Random, Settings};
 use tower_service::Service;
-
-struct SystemClock;
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0)
-    }
-}
 
 struct WasiRandom;
 impl Random for WasiRandom {

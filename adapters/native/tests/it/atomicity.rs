@@ -86,13 +86,7 @@ impl Harness {
 }
 
 fn register(h: &Harness, email: &str) -> (String, String) {
-    let (s, b) = h.call(
-        "POST",
-        "/v1/auth/register",
-        None,
-        Some(json!({"email": email, "password": "correct horse battery", "name": "A"})),
-    );
-    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let b = crate::common::register(&h.app, email);
     (
         b["access_token"].as_str().unwrap().to_owned(),
         b["user"]["id"].as_str().unwrap().to_owned(),

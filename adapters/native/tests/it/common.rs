@@ -59,3 +59,16 @@ pub fn call(
         .to_bytes();
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
+
+/// Registers an account through `router`; returns the token response body (with `user`).
+pub fn register(router: &axum::Router, email: &str) -> Value {
+    let (s, b) = call(
+        router,
+        "POST",
+        "/v1/auth/register",
+        None,
+        Some(serde_json::json!({"email": email, "password": "correct horse battery", "name": "A"})),
+    );
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    b
+}

@@ -35,30 +35,24 @@ fn start_native_host(config: Vec<(&'static str, String)>) -> String {
     format!("http://{addr}")
 }
 
-#[test]
-fn the_native_host_passes_the_conformance_suite() {
-    let base = start_native_host(conformance::fixtures::host_config());
-    let report = conformance::run(
-        &base,
-        "native",
-        conformance::Suite::Main,
-        None,
-        conformance::HostTraits::default(),
-    );
+/// Runs `suite` against a native host started with `config`; every check must pass.
+fn passes(config: Vec<(&'static str, String)>, name: &str, suite: conformance::Suite) {
+    let base = start_native_host(config);
+    let report = conformance::run(&base, name, suite, None, conformance::HostTraits::default());
     assert!(report.passed > 0, "no checks ran");
     assert!(report.failures.is_empty(), "failed checks: {:#?}", report.failures);
 }
 
 #[test]
+fn the_native_host_passes_the_conformance_suite() {
+    passes(conformance::fixtures::host_config(), "native", conformance::Suite::Main);
+}
+
+#[test]
 fn the_native_host_enforces_the_rate_limits() {
-    let base = start_native_host(conformance::fixtures::limited_host_config());
-    let report = conformance::run(
-        &base,
+    passes(
+        conformance::fixtures::limited_host_config(),
         "native-ratelimit",
         conformance::Suite::RateLimits,
-        None,
-        conformance::HostTraits::default(),
     );
-    assert!(report.passed > 0, "no checks ran");
-    assert!(report.failures.is_empty(), "failed checks: {:#?}", report.failures);
 }

@@ -92,14 +92,10 @@ impl App {
     }
 
     fn register(&self, email: &str) -> String {
-        let (s, b) = self.call(
-            "POST",
-            "/v1/auth/register",
-            None,
-            Some(json!({"email": email, "password": "correct horse battery", "name": "A"})),
-        );
-        assert_eq!(s, StatusCode::CREATED, "{b}");
-        b["access_token"].as_str().unwrap().to_owned()
+        crate::common::register(&self.router, email)["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     fn stored_hash(&self, email: &str) -> String {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::expect_problem;
+use super::{expect_problem, refused};
 use crate::fixtures::{
     b64, claims, header, keypair, sign_eddsa, sign_hs256, Account, CURRENT_KID, CURRENT_SEED, PASSWORD, PREVIOUS_KID,
     PREVIOUS_SEED, RETIRED_KID, RETIRED_SEED,
@@ -405,15 +405,15 @@ fn api_keys_cannot_manage_keys_sessions_or_the_password(c: &Client) -> Result<()
         .unwrap_or_default()
         .to_owned();
     let bearer = format!("Bearer {key}");
-    expect_problem(&c.authed("GET", "/v1/api-keys", &bearer)?, 403, "forbidden")?;
+    refused(c, "GET", "/v1/api-keys", &bearer, 403, "forbidden")?;
     let res = c.post_json(
         "/v1/api-keys",
         &json!({"name": "x", "scopes": ["write"]}),
         Some(&bearer),
     )?;
     expect_problem(&res, 403, "forbidden")?;
-    expect_problem(&c.authed("POST", "/v1/auth/logout", &bearer)?, 403, "forbidden")?;
-    expect_problem(&c.authed("POST", "/v1/auth/logout-all", &bearer)?, 403, "forbidden")?;
+    refused(c, "POST", "/v1/auth/logout", &bearer, 403, "forbidden")?;
+    refused(c, "POST", "/v1/auth/logout-all", &bearer, 403, "forbidden")?;
     let res = c.post_json(
         "/v1/me/password",
         &json!({"current_password": PASSWORD, "new_password": "taken over by a key"}),
@@ -434,8 +434,11 @@ fn a_deleted_api_key_stops_working_at_once(c: &Client) -> Result<(), String> {
     );
     let bearer = format!("Bearer {key}");
     ensure_eq!(me_status(c, &bearer)?, 200, "before");
-    expect_problem(
-        &c.authed("DELETE", &format!("/v1/api-keys/{id}"), &b.bearer())?,
+    refused(
+        c,
+        "DELETE",
+        &format!("/v1/api-keys/{id}"),
+        &b.bearer(),
         404,
         "not-found",
     )?;
@@ -445,9 +448,12 @@ fn a_deleted_api_key_stops_working_at_once(c: &Client) -> Result<(), String> {
         204,
         "delete"
     );
-    expect_problem(&c.authed("GET", "/v1/me", &bearer)?, 401, "unauthenticated")?;
-    expect_problem(
-        &c.authed("DELETE", &format!("/v1/api-keys/{id}"), &a.bearer())?,
+    refused(c, "GET", "/v1/me", &bearer, 401, "unauthenticated")?;
+    refused(
+        c,
+        "DELETE",
+        &format!("/v1/api-keys/{id}"),
+        &a.bearer(),
         404,
         "not-found",
     )?;
@@ -500,27 +506,18 @@ fn api_key_list_pages_with_cursor_and_link(c: &Client) -> Result<(), String> {
     ensure_eq!(body["data"][0]["id"].as_str(), Some(ids[0].as_str()), "page 2");
     ensure!(body["next_cursor"].is_null(), "last page has no cursor");
     ensure!(second.header("link").is_none(), "last page has no Link");
-    expect_problem(
-        &c.authed("GET", "/v1/api-keys?cursor=garbage", &a.bearer())?,
-        400,
-        "malformed",
-    )?;
+    refused(c, "GET", "/v1/api-keys?cursor=garbage", &a.bearer(), 400, "malformed")?;
     let tampered = format!("{}x{}", &cursor[..cursor.len() / 2], &cursor[cursor.len() / 2 + 1..]);
-    expect_problem(
-        &c.authed("GET", &format!("/v1/api-keys?cursor={tampered}"), &a.bearer())?,
+    refused(
+        c,
+        "GET",
+        &format!("/v1/api-keys?cursor={tampered}"),
+        &a.bearer(),
         400,
         "malformed",
     )?;
-    expect_problem(
-        &c.authed("GET", "/v1/api-keys?limit=0", &a.bearer())?,
-        422,
-        "validation",
-    )?;
-    expect_problem(
-        &c.authed("GET", "/v1/api-keys?limit=101", &a.bearer())?,
-        422,
-        "validation",
-    )?;
+    refused(c, "GET", "/v1/api-keys?limit=0", &a.bearer(), 422, "validation")?;
+    refused(c, "GET", "/v1/api-keys?limit=101", &a.bearer(), 422, "validation")?;
     Ok(())
 }
 

@@ -56,3 +56,16 @@ pub fn expect_problem(res: &Resp, status: u16, slug: &str) -> Result<serde_json:
     }
     Ok(body)
 }
+
+/// `method path` with the bearer credential `who` is refused with the problem `slug` and
+/// `status`; returns the problem body.
+pub fn refused(
+    c: &crate::Client,
+    method: &str,
+    path: &str,
+    who: &str,
+    status: u16,
+    slug: &str,
+) -> Result<serde_json::Value, String> {
+    expect_problem(&c.authed(method, path, who)?, status, slug).map_err(|e| format!("{method} {path}: {e}"))
+}

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::expect_problem;
+use super::{expect_problem, refused};
 use crate::fixtures::Account;
 use crate::{ensure, ensure_eq, Client, Entry, Resp};
 
@@ -153,16 +153,8 @@ fn project_lists_show_only_the_callers_projects_with_filters_and_pages(c: &Clien
         !active.contains(&mine[1]) && active.len() == 3,
         "archived=false: {active:?}"
     );
-    expect_problem(
-        &c.authed("GET", "/v1/projects?archived=maybe", &a.bearer())?,
-        422,
-        "validation",
-    )?;
-    expect_problem(
-        &c.authed("GET", "/v1/projects?cursor=nope", &a.bearer())?,
-        400,
-        "malformed",
-    )?;
+    refused(c, "GET", "/v1/projects?archived=maybe", &a.bearer(), 422, "validation")?;
+    refused(c, "GET", "/v1/projects?cursor=nope", &a.bearer(), 400, "malformed")?;
     Ok(())
 }
 
@@ -339,17 +331,9 @@ fn members_are_added_by_email_with_roles_guarded(c: &Client) -> Result<(), Strin
         403,
         "forbidden",
     )?;
-    expect_problem(
-        &c.authed("DELETE", &format!("{path}/{}", a.id), &v.bearer())?,
-        403,
-        "forbidden",
-    )?;
+    refused(c, "DELETE", &format!("{path}/{}", a.id), &v.bearer(), 403, "forbidden")?;
     ensure_eq!(c.authed("DELETE", &mp, &v.bearer())?.status, 204, "a member may leave");
-    expect_problem(
-        &c.authed("GET", &format!("/v1/projects/{p}"), &v.bearer())?,
-        404,
-        "not-found",
-    )?;
+    refused(c, "GET", &format!("/v1/projects/{p}"), &v.bearer(), 404, "not-found")?;
     Ok(())
 }
 
@@ -363,7 +347,7 @@ fn a_project_always_keeps_an_owner(c: &Client) -> Result<(), String> {
         409,
         "conflict",
     )?;
-    expect_problem(&c.authed("DELETE", &me, &o.bearer())?, 409, "conflict")?;
+    refused(c, "DELETE", &me, &o.bearer(), 409, "conflict")?;
     add_member(c, &o, &p, &o2, "owner")?;
     ensure_eq!(
         c.json("PATCH", &me, &json!({"role": "admin"}), Some(&o.bearer()))?
@@ -372,7 +356,7 @@ fn a_project_always_keeps_an_owner(c: &Client) -> Result<(), String> {
         "demote with another owner"
     );
     let other = format!("/v1/projects/{p}/members/{}", o2.id);
-    expect_problem(&c.authed("DELETE", &other, &o2.bearer())?, 409, "conflict")?;
+    refused(c, "DELETE", &other, &o2.bearer(), 409, "conflict")?;
     let owners = c
         .authed("GET", &format!("/v1/projects/{p}/members"), &o2.bearer())?
         .json()?;
@@ -427,28 +411,19 @@ fn deleting_a_project_deletes_its_tasks_and_events(c: &Client) -> Result<(), Str
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    expect_problem(
-        &c.authed("DELETE", &format!("/v1/projects/{p}"), &a.bearer())?,
-        403,
-        "forbidden",
-    )?;
+    refused(c, "DELETE", &format!("/v1/projects/{p}"), &a.bearer(), 403, "forbidden")?;
     ensure_eq!(
         c.authed("DELETE", &format!("/v1/projects/{p}"), &o.bearer())?.status,
         204,
         "owner deletes"
     );
-    expect_problem(
-        &c.authed("GET", &format!("/v1/projects/{p}"), &o.bearer())?,
-        404,
-        "not-found",
-    )?;
-    expect_problem(
-        &c.authed("GET", &format!("/v1/tasks/{t}"), &o.bearer())?,
-        404,
-        "not-found",
-    )?;
-    expect_problem(
-        &c.authed("GET", &format!("/v1/projects/{p}/events"), &o.bearer())?,
+    refused(c, "GET", &format!("/v1/projects/{p}"), &o.bearer(), 404, "not-found")?;
+    refused(c, "GET", &format!("/v1/tasks/{t}"), &o.bearer(), 404, "not-found")?;
+    refused(
+        c,
+        "GET",
+        &format!("/v1/projects/{p}/events"),
+        &o.bearer(),
         404,
         "not-found",
     )?;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::expect_problem;
 use super::projects::{create_project, create_task};
+use super::refused;
 use crate::{ensure, ensure_eq, Client, Entry, Resp};
 
 pub fn checks() -> Vec<Entry> {
@@ -101,7 +101,7 @@ fn hostile_urls_and_headers_get_4xx_problems_never_5xx(c: &Client) -> Result<(),
         four_xx(&c.authed("GET", path, &auth)?, path)?;
     }
     let long_token = format!("Bearer {}", "x".repeat(6000));
-    expect_problem(&c.authed("GET", "/v1/me", &long_token)?, 401, "unauthenticated")?;
+    refused(c, "GET", "/v1/me", &long_token, 401, "unauthenticated")?;
     let res = c.send("GET", "/v1/health", &[("X-Request-Id", &"r".repeat(6000))], None)?;
     ensure!(
         res.status == 200 && res.header("x-request-id").is_some_and(|id| id.len() <= 128),

@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::expect_problem;
 use super::projects::{add_member, create_project, create_task};
+use super::{expect_problem, refused};
 use crate::fixtures::Account;
 use crate::{ensure, ensure_eq, Client, Entry, Resp};
 
@@ -395,12 +395,8 @@ fn task_lists_filter_by_every_parameter(c: &Client) -> Result<(), String> {
         "sort=-rank",
         "colour=red",
     ] {
-        expect_problem(
-            &c.authed("GET", &format!("{base}?{bad}"), &o.bearer())?,
-            422,
-            "validation",
-        )
-        .map_err(|e| format!("{bad}: {e}"))?;
+        refused(c, "GET", &format!("{base}?{bad}"), &o.bearer(), 422, "validation")
+            .map_err(|e| format!("{bad}: {e}"))?;
     }
     Ok(())
 }
@@ -534,28 +530,36 @@ fn task_list_cursors_are_checked(c: &Client) -> Result<(), String> {
         200,
         "valid"
     );
-    expect_problem(
-        &c.authed("GET", &format!("{base}?cursor=garbage"), &o.bearer())?,
+    refused(
+        c,
+        "GET",
+        &format!("{base}?cursor=garbage"),
+        &o.bearer(),
         400,
         "malformed",
     )?;
-    expect_problem(
-        &c.authed("GET", &format!("{base}?cursor={cursor}x"), &o.bearer())?,
+    refused(
+        c,
+        "GET",
+        &format!("{base}?cursor={cursor}x"),
+        &o.bearer(),
         400,
         "malformed",
     )?;
-    expect_problem(
-        &c.authed("GET", &format!("{base}?sort=priority&cursor={cursor}"), &o.bearer())?,
+    refused(
+        c,
+        "GET",
+        &format!("{base}?sort=priority&cursor={cursor}"),
+        &o.bearer(),
         400,
         "malformed",
     )?;
     let other = create_project(c, &o, "Other")?;
-    expect_problem(
-        &c.authed(
-            "GET",
-            &format!("/v1/projects/{other}/tasks?cursor={cursor}"),
-            &o.bearer(),
-        )?,
+    refused(
+        c,
+        "GET",
+        &format!("/v1/projects/{other}/tasks?cursor={cursor}"),
+        &o.bearer(),
         400,
         "malformed",
     )?;
@@ -597,11 +601,7 @@ fn my_tasks_spans_projects_and_respects_membership(c: &Client) -> Result<(), Str
         vec![t1],
         "ascending, paged"
     );
-    expect_problem(
-        &c.authed("GET", "/v1/me/tasks?sort=priority", &m.bearer())?,
-        422,
-        "validation",
-    )?;
+    refused(c, "GET", "/v1/me/tasks?sort=priority", &m.bearer(), 422, "validation")?;
     ensure_eq!(
         c.authed("DELETE", &format!("/v1/projects/{p1}/members/{}", m.id), &m.bearer())?
             .status,
@@ -636,11 +636,7 @@ fn archived_projects_refuse_task_changes(c: &Client) -> Result<(), String> {
         "conflict",
     )?;
     expect_problem(&patch(c, &o, &t, json!({"title": "changed"}))?, 409, "conflict")?;
-    expect_problem(
-        &c.authed("DELETE", &format!("/v1/tasks/{t}"), &o.bearer())?,
-        409,
-        "conflict",
-    )?;
+    refused(c, "DELETE", &format!("/v1/tasks/{t}"), &o.bearer(), 409, "conflict")?;
     ensure_eq!(
         c.authed("GET", &format!("/v1/tasks/{t}"), &o.bearer())?.status,
         200,
