@@ -17,21 +17,12 @@ fn main() {
     let files = [
         (root.join("docs/index.html"), "index.html"),
         (root.join("docs/init.js"), "init.js"),
-        (
-            root.join("node_modules/swagger-ui-dist/swagger-ui.css"),
-            "swagger-ui.css",
-        ),
-        (
-            root.join("node_modules/swagger-ui-dist/swagger-ui-bundle.js"),
-            "swagger-ui-bundle.js",
-        ),
+        (root.join("node_modules/swagger-ui-dist/swagger-ui.css"), "swagger-ui.css"),
+        (root.join("node_modules/swagger-ui-dist/swagger-ui-bundle.js"), "swagger-ui-bundle.js"),
     ];
     for (from, name) in files {
         if let Err(e) = std::fs::copy(&from, out.join(name)) {
-            eprintln!(
-                "error: cannot read {}: {e}. Run `npm ci` at the repository root first.",
-                from.display()
-            );
+            eprintln!("error: cannot read {}: {e}. Run `npm ci` at the repository root first.", from.display());
             std::process::exit(1);
         }
     }

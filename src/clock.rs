@@ -201,10 +201,7 @@ mod tests {
         assert!(Date::parse("2026-1-01").is_none());
         assert!(Date::parse("+026-01-01").is_none());
         assert!(Date::parse("2026-04-31").is_none());
-        assert_eq!(
-            Date::parse("2026-11-21").map(|d| d.to_string()).as_deref(),
-            Some("2026-11-21")
-        );
+        assert_eq!(Date::parse("2026-11-21").map(|d| d.to_string()).as_deref(), Some("2026-11-21"));
     }
 
     #[test]

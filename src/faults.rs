@@ -44,11 +44,7 @@ pub struct FailingStore {
 
 impl FailingStore {
     pub fn new(inner: Arc<dyn Store>, fail_at: u32) -> Self {
-        Self {
-            inner,
-            fail_at,
-            seen: AtomicU32::new(0),
-        }
+        Self { inner, fail_at, seen: AtomicU32::new(0) }
     }
 
     /// Counts `n` statements; true when the failing one is among them.
@@ -138,14 +134,7 @@ mod tests {
     fn faults_parse_strictly() {
         assert_eq!(Fault::parse("panic"), Some(Fault::Panic));
         assert_eq!(Fault::parse("fail-statement=3"), Some(Fault::FailStatement(3)));
-        for bad in [
-            "",
-            "Panic",
-            "fail-statement=0",
-            "fail-statement=-1",
-            "fail-statement=x",
-            "fail-statement=10001",
-        ] {
+        for bad in ["", "Panic", "fail-statement=0", "fail-statement=-1", "fail-statement=x", "fail-statement=10001"] {
             assert_eq!(Fault::parse(bad), None, "{bad}");
         }
     }

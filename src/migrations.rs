@@ -4,8 +4,5 @@
 /// (name, SQL) in order.
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/0001_init.sql")),
-    (
-        "0002_single_round_trip",
-        include_str!("../migrations/0002_single_round_trip.sql"),
-    ),
+    ("0002_single_round_trip", include_str!("../migrations/0002_single_round_trip.sql")),
 ];

@@ -61,22 +61,15 @@ pub struct RateLimits {
 /// Parses `LIMIT/SECONDS`, e.g. `300/60`.
 fn quota(var: &str, value: Option<String>, default: (u32, i64)) -> Result<crate::ratelimit::Quota, SettingsError> {
     let Some(v) = value else {
-        return Ok(crate::ratelimit::Quota {
-            limit: default.0,
-            window_ms: default.1.saturating_mul(1000),
-        });
+        return Ok(crate::ratelimit::Quota { limit: default.0, window_ms: default.1.saturating_mul(1000) });
     };
-    let parsed = v
-        .split_once('/')
-        .and_then(|(l, w)| Some((l.trim().parse::<u32>().ok()?, w.trim().parse::<i64>().ok()?)));
+    let parsed =
+        v.split_once('/').and_then(|(l, w)| Some((l.trim().parse::<u32>().ok()?, w.trim().parse::<i64>().ok()?)));
     match parsed {
-        Some((limit, secs)) if limit >= 1 && (1..=86_400).contains(&secs) => Ok(crate::ratelimit::Quota {
-            limit,
-            window_ms: secs.saturating_mul(1000),
-        }),
-        _ => Err(SettingsError(format!(
-            "{var} must look like LIMIT/SECONDS (e.g. 300/60), got `{v}`"
-        ))),
+        Some((limit, secs)) if limit >= 1 && (1..=86_400).contains(&secs) => {
+            Ok(crate::ratelimit::Quota { limit, window_ms: secs.saturating_mul(1000) })
+        }
+        _ => Err(SettingsError(format!("{var} must look like LIMIT/SECONDS (e.g. 300/60), got `{v}`"))),
     }
 }
 
@@ -130,12 +123,7 @@ impl Settings {
             )));
         }
         let cors_allowed_origins = get("CORS_ALLOWED_ORIGINS")
-            .map(|v| {
-                v.split(',')
-                    .map(|o| o.trim().to_owned())
-                    .filter(|o| !o.is_empty())
-                    .collect()
-            })
+            .map(|v| v.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect())
             .unwrap_or_default();
         let log_level = match get("LOG_LEVEL").as_deref() {
             None | Some("info") => crate::ports::Level::Info,
@@ -143,9 +131,7 @@ impl Settings {
             Some("warn") => crate::ports::Level::Warn,
             Some("error") => crate::ports::Level::Error,
             Some(other) => {
-                return Err(SettingsError(format!(
-                    "LOG_LEVEL must be one of debug, info, warn, error; got `{other}`"
-                )))
+                return Err(SettingsError(format!("LOG_LEVEL must be one of debug, info, warn, error; got `{other}`")))
             }
         };
         let int = |k: &str, default: i64, min: i64, max: i64| -> Result<i64, SettingsError> {
@@ -170,9 +156,7 @@ impl Settings {
             &get("JWT_PREVIOUS_KEYS").unwrap_or_default(),
         )?;
         if previous.iter().any(|k| k.kid == signing.kid) {
-            return Err(SettingsError(
-                "JWT_PREVIOUS_KEYS must not reuse the kid of JWT_SIGNING_KEY".to_owned(),
-            ));
+            return Err(SettingsError("JWT_PREVIOUS_KEYS must not reuse the kid of JWT_SIGNING_KEY".to_owned()));
         }
         let jwt = crate::auth::jwt::JwtConfig {
             signing,
@@ -186,20 +170,13 @@ impl Settings {
         let owasp = crate::auth::password::HashParams::OWASP;
         let to_u32 = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
         let password_hash = crate::auth::password::HashParams {
-            memory_kib: to_u32(int(
-                "PASSWORD_HASH_MEMORY_KIB",
-                i64::from(owasp.memory_kib),
-                8,
-                1_048_576,
-            )?),
+            memory_kib: to_u32(int("PASSWORD_HASH_MEMORY_KIB", i64::from(owasp.memory_kib), 8, 1_048_576)?),
             iterations: to_u32(int("PASSWORD_HASH_ITERATIONS", i64::from(owasp.iterations), 1, 100)?),
             parallelism: to_u32(int("PASSWORD_HASH_PARALLELISM", i64::from(owasp.parallelism), 1, 16)?),
         };
-        password_hash.validate().map_err(|e| {
-            SettingsError(format!(
-                "PASSWORD_HASH_* parameters are not valid Argon2id parameters: {e}"
-            ))
-        })?;
+        password_hash
+            .validate()
+            .map_err(|e| SettingsError(format!("PASSWORD_HASH_* parameters are not valid Argon2id parameters: {e}")))?;
         if environment == "production" && password_hash.memory_kib < owasp.memory_kib {
             return Err(SettingsError(format!(
                 "PASSWORD_HASH_MEMORY_KIB below the OWASP minimum of {} KiB is only allowed in development",
@@ -286,10 +263,7 @@ mod tests {
     #[test]
     fn a_missing_or_malformed_signing_key_fails_clearly() {
         assert!(with(&[]).unwrap_err().0.contains("JWT_SIGNING_KEY is required"));
-        assert!(with(&[("JWT_SIGNING_KEY", "k1:c2hvcnQ")])
-            .unwrap_err()
-            .0
-            .contains("32 bytes"));
+        assert!(with(&[("JWT_SIGNING_KEY", "k1:c2hvcnQ")]).unwrap_err().0.contains("32 bytes"));
     }
 
     #[test]
@@ -328,10 +302,7 @@ mod tests {
         assert_eq!(s.rate_limits.unwrap().principal.window_ms, 1000);
         assert!(with(&[("JWT_SIGNING_KEY", KEY), ("RATE_LIMIT_PRINCIPAL", "0/60")]).is_err());
         assert!(with(&[("JWT_SIGNING_KEY", KEY), ("RATE_LIMIT_AUTH_IP", "ten")]).is_err());
-        assert!(with(&[("JWT_SIGNING_KEY", KEY), ("RATE_LIMITS_ENABLED", "false")])
-            .unwrap()
-            .rate_limits
-            .is_none());
+        assert!(with(&[("JWT_SIGNING_KEY", KEY), ("RATE_LIMITS_ENABLED", "false")]).unwrap().rate_limits.is_none());
     }
 
     #[test]

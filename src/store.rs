@@ -51,10 +51,7 @@ pub struct Statement {
 
 impl Statement {
     pub fn new(sql: impl Into<Cow<'static, str>>, params: Vec<Value>) -> Self {
-        Self {
-            sql: sql.into(),
-            params,
-        }
+        Self { sql: sql.into(), params }
     }
 }
 
@@ -64,9 +61,7 @@ pub struct Row(pub Vec<Value>);
 
 impl Row {
     fn get(&self, idx: usize) -> Result<&Value, StoreError> {
-        self.0
-            .get(idx)
-            .ok_or_else(|| StoreError::Decode(format!("column {idx} missing")))
+        self.0.get(idx).ok_or_else(|| StoreError::Decode(format!("column {idx} missing")))
     }
 
     /// An integer column. D1 hands every number over as a JS double, so integral reals
@@ -76,9 +71,7 @@ impl Row {
             Value::Integer(i) => Ok(*i),
             #[allow(clippy::cast_possible_truncation)]
             Value::Real(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => Ok(*f as i64),
-            other => Err(StoreError::Decode(format!(
-                "column {idx}: expected integer, got {other:?}"
-            ))),
+            other => Err(StoreError::Decode(format!("column {idx}: expected integer, got {other:?}"))),
         }
     }
 
@@ -101,9 +94,7 @@ impl Row {
     pub fn text(&self, idx: usize) -> Result<String, StoreError> {
         match self.get(idx)? {
             Value::Text(s) => Ok(s.clone()),
-            other => Err(StoreError::Decode(format!(
-                "column {idx}: expected text, got {other:?}"
-            ))),
+            other => Err(StoreError::Decode(format!("column {idx}: expected text, got {other:?}"))),
         }
     }
 
@@ -262,27 +253,15 @@ mod tests {
             "io(\"UNIQUE constraint failed: users.email_normalized\")",
             "UNIQUE constraint failed: users.email_normalized",
         ] {
-            assert!(
-                matches!(StoreError::from_sqlite_message(msg), StoreError::Conflict(_)),
-                "{msg}"
-            );
+            assert!(matches!(StoreError::from_sqlite_message(msg), StoreError::Conflict(_)), "{msg}");
         }
     }
 
     #[test]
     fn other_constraints_and_busy_are_classified() {
-        assert!(matches!(
-            StoreError::from_sqlite_message("FOREIGN KEY constraint failed"),
-            StoreError::Constraint(_)
-        ));
-        assert!(matches!(
-            StoreError::from_sqlite_message("database is locked"),
-            StoreError::Unavailable(_)
-        ));
-        assert!(matches!(
-            StoreError::from_sqlite_message("near \"SELEC\": syntax error"),
-            StoreError::Other(_)
-        ));
+        assert!(matches!(StoreError::from_sqlite_message("FOREIGN KEY constraint failed"), StoreError::Constraint(_)));
+        assert!(matches!(StoreError::from_sqlite_message("database is locked"), StoreError::Unavailable(_)));
+        assert!(matches!(StoreError::from_sqlite_message("near \"SELEC\": syntax error"), StoreError::Other(_)));
     }
 
     #[test]

@@ -64,10 +64,7 @@ fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
     let doc_path = manifest.join("../../openapi.json");
     println!("cargo:rerun-if-changed={}", doc_path.display());
-    let Some(doc) = std::fs::read_to_string(&doc_path)
-        .ok()
-        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-    else {
+    let Some(doc) = std::fs::read_to_string(&doc_path).ok().and_then(|s| serde_json::from_str::<Value>(&s).ok()) else {
         println!("cargo:warning=cannot read {}", doc_path.display());
         std::process::exit(1);
     };

@@ -105,12 +105,8 @@ impl JwtConfig {
         })
         .set_duration_and_issuance(&self.time_options(now_ms), Duration::seconds(self.access_ttl_secs))
         .set_not_before(now);
-        let header = Header::empty()
-            .with_key_id(self.signing.kid.clone())
-            .with_token_type("JWT");
-        Ed25519
-            .token(&header, &claims, &self.signing.pair.sk)
-            .map_err(|e| e.to_string())
+        let header = Header::empty().with_key_id(self.signing.kid.clone()).with_token_type("JWT");
+        Ed25519.token(&header, &claims, &self.signing.pair.sk).map_err(|e| e.to_string())
     }
 
     fn key_for(&self, kid: &str) -> Option<ed25519_compact::PublicKey> {
@@ -151,10 +147,7 @@ impl JwtConfig {
         }
         let kid = untrusted.header().key_id.as_deref().ok_or(TokenError::UnknownKey)?;
         let key = self.key_for(kid).ok_or(TokenError::UnknownKey)?;
-        let token = Ed25519
-            .validator::<AccessClaims>(&key)
-            .validate(&untrusted)
-            .map_err(|_| TokenError::Signature)?;
+        let token = Ed25519.validator::<AccessClaims>(&key).validate(&untrusted).map_err(|_| TokenError::Signature)?;
         let claims = token.claims();
         let c = &claims.custom;
         if c.iss != self.issuer {
@@ -238,15 +231,9 @@ mod tests {
         let c = cfg(1, "k1");
         let t = c.issue("u1", "s1", NOW).unwrap();
         assert!(c.verify(&VerifiedTokens::default(), &t, NOW + 900_000 + 29_000).is_ok());
-        assert_eq!(
-            c.verify(&VerifiedTokens::default(), &t, NOW + 900_000 + 31_000),
-            Err(TokenError::Expired)
-        );
+        assert_eq!(c.verify(&VerifiedTokens::default(), &t, NOW + 900_000 + 31_000), Err(TokenError::Expired));
         assert!(c.verify(&VerifiedTokens::default(), &t, NOW - 29_000).is_ok());
-        assert_eq!(
-            c.verify(&VerifiedTokens::default(), &t, NOW - 31_000),
-            Err(TokenError::NotYetValid)
-        );
+        assert_eq!(c.verify(&VerifiedTokens::default(), &t, NOW - 31_000), Err(TokenError::NotYetValid));
     }
 
     #[test]
@@ -254,18 +241,12 @@ mod tests {
         let old = cfg(1, "old");
         let token = old.issue("u1", "s1", NOW).unwrap();
         let mut new = cfg(2, "new");
-        assert_eq!(
-            new.verify(&VerifiedTokens::default(), &token, NOW),
-            Err(TokenError::UnknownKey)
-        );
+        assert_eq!(new.verify(&VerifiedTokens::default(), &token, NOW), Err(TokenError::UnknownKey));
         new.previous.push(old.signing.verifying());
         assert!(new.verify(&VerifiedTokens::default(), &token, NOW).is_ok());
         // Same kid as a known key but signed by another key: the signature check fails.
         let impostor = cfg(3, "old").issue("u1", "s1", NOW).unwrap();
-        assert_eq!(
-            new.verify(&VerifiedTokens::default(), &impostor, NOW),
-            Err(TokenError::Signature)
-        );
+        assert_eq!(new.verify(&VerifiedTokens::default(), &impostor, NOW), Err(TokenError::Signature));
     }
 
     #[test]

@@ -16,9 +16,7 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
@@ -30,13 +28,10 @@ pub struct VerifyingKey {
 }
 
 fn split_kid<'a>(var: &str, s: &'a str) -> Result<(&'a str, &'a str), SettingsError> {
-    let (kid, material) = s
-        .split_once(':')
-        .ok_or_else(|| SettingsError(format!("{var} must look like `kid:base64url-key`")))?;
+    let (kid, material) =
+        s.split_once(':').ok_or_else(|| SettingsError(format!("{var} must look like `kid:base64url-key`")))?;
     if kid.is_empty() || kid.len() > 64 || !kid.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
-        return Err(SettingsError(format!(
-            "{var}: the key id must be 1-64 chars of [A-Za-z0-9._-]"
-        )));
+        return Err(SettingsError(format!("{var}: the key id must be 1-64 chars of [A-Za-z0-9._-]")));
     }
     Ok((kid, material))
 }
@@ -57,17 +52,11 @@ impl SigningKey {
     pub fn parse(var: &str, s: &str) -> Result<Self, SettingsError> {
         let (kid, material) = split_kid(var, s.trim())?;
         let seed = decode32(var, material)?;
-        Ok(SigningKey {
-            kid: kid.to_owned(),
-            pair: KeyPair::from_seed(Seed::new(seed)),
-        })
+        Ok(SigningKey { kid: kid.to_owned(), pair: KeyPair::from_seed(Seed::new(seed)) })
     }
 
     pub fn verifying(&self) -> VerifyingKey {
-        VerifyingKey {
-            kid: self.kid.clone(),
-            key: self.pair.pk,
-        }
+        VerifyingKey { kid: self.kid.clone(), key: self.pair.pk }
     }
 }
 
@@ -85,10 +74,7 @@ impl VerifyingKey {
                 let raw = decode32(var, material)?;
                 let key = PublicKey::from_slice(&raw)
                     .map_err(|_| SettingsError(format!("{var}: `{kid}` is not an Ed25519 public key")))?;
-                Ok(VerifyingKey {
-                    kid: kid.to_owned(),
-                    key,
-                })
+                Ok(VerifyingKey { kid: kid.to_owned(), key })
             })
             .collect()
     }

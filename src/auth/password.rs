@@ -15,11 +15,7 @@ pub struct HashParams {
 }
 
 impl HashParams {
-    pub const OWASP: HashParams = HashParams {
-        memory_kib: 19_456,
-        iterations: 2,
-        parallelism: 1,
-    };
+    pub const OWASP: HashParams = HashParams { memory_kib: 19_456, iterations: 2, parallelism: 1 };
 
     fn argon2(self) -> Result<Argon2<'static>, String> {
         let params =
@@ -44,11 +40,7 @@ pub fn hash(password: &str, params: HashParams, random: &dyn Random) -> Result<S
     let mut salt = [0u8; 16];
     random.fill(&mut salt).map_err(|e| e.to_string())?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-    params
-        .argon2()?
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
+    params.argon2()?.hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
 }
 
 /// The result of checking a password against a stored hash.
@@ -94,11 +86,7 @@ mod tests {
         }
     }
 
-    const FAST: HashParams = HashParams {
-        memory_kib: 64,
-        iterations: 1,
-        parallelism: 1,
-    };
+    const FAST: HashParams = HashParams { memory_kib: 64, iterations: 1, parallelism: 1 };
 
     #[test]
     fn hashes_are_phc_argon2id_salted_and_verify() {
@@ -116,26 +104,14 @@ mod tests {
     fn changed_parameters_ask_for_a_rehash() {
         let rng = Counter(std::sync::atomic::AtomicU8::new(1));
         let old = hash("correct horse battery", FAST, &rng).unwrap();
-        let newer = HashParams {
-            memory_kib: 128,
-            ..FAST
-        };
-        assert_eq!(
-            verify("correct horse battery", &old, newer),
-            Verdict::CorrectNeedsRehash
-        );
+        let newer = HashParams { memory_kib: 128, ..FAST };
+        assert_eq!(verify("correct horse battery", &old, newer), Verdict::CorrectNeedsRehash);
         assert_eq!(verify("wrong password!!", &old, newer), Verdict::Wrong);
     }
 
     #[test]
     fn owasp_defaults_are_valid_argon2_parameters() {
         assert!(HashParams::OWASP.validate().is_ok());
-        assert!(HashParams {
-            memory_kib: 1,
-            iterations: 0,
-            parallelism: 1
-        }
-        .validate()
-        .is_err());
+        assert!(HashParams { memory_kib: 1, iterations: 0, parallelism: 1 }.validate().is_err());
     }
 }

@@ -50,29 +50,14 @@ impl TextKind {
         let len = value.chars().count();
         if len < min {
             let code = if value.is_empty() { "required" } else { "too_short" };
-            return Err(FieldError::new(
-                field,
-                code,
-                format!("must be at least {min} characters"),
-            ));
+            return Err(FieldError::new(field, code, format!("must be at least {min} characters")));
         }
         if len > max {
-            return Err(FieldError::new(
-                field,
-                "too_long",
-                format!("must be at most {max} characters"),
-            ));
+            return Err(FieldError::new(field, "too_long", format!("must be at most {max} characters")));
         }
         let multiline = self.multiline();
-        if value
-            .chars()
-            .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
-        {
-            return Err(FieldError::new(
-                field,
-                "invalid_characters",
-                "must not contain control characters",
-            ));
+        if value.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) {
+            return Err(FieldError::new(field, "invalid_characters", "must not contain control characters"));
         }
         Ok(value.to_owned())
     }
@@ -170,10 +155,7 @@ mod tests {
         assert!(Expect::parse(None).matches("\"b\""));
         assert!(Expect::parse(Some("W/\"b\"")).matches("\"b\""));
         assert!(!Expect::parse(Some("\"c\"")).matches("\"b\""));
-        assert_eq!(
-            Expect::parse(Some("W/\"b\", \"c\"")).to_json().as_deref(),
-            Some(r#"["\"b\"","\"c\""]"#)
-        );
+        assert_eq!(Expect::parse(Some("W/\"b\", \"c\"")).to_json().as_deref(), Some(r#"["\"b\"","\"c\""]"#));
         assert_eq!(Expect::parse(Some("*")).to_json(), None);
     }
 
@@ -182,10 +164,7 @@ mod tests {
         assert_eq!(TextKind::Line.parse("f", "  a b  ", 1, 5).as_deref(), Ok("a b"));
         assert_eq!(TextKind::Multiline.parse("f", " a\nb ", 0, 5).as_deref(), Ok(" a\nb "));
         assert_eq!(TextKind::Line.parse("f", "   ", 1, 5).unwrap_err().code, "required");
-        assert_eq!(
-            TextKind::Line.parse("f", "a\nb", 1, 5).unwrap_err().code,
-            "invalid_characters"
-        );
+        assert_eq!(TextKind::Line.parse("f", "a\nb", 1, 5).unwrap_err().code, "invalid_characters");
         assert_eq!(TextKind::Line.parse("f", "abcdef", 1, 5).unwrap_err().code, "too_long");
         assert_eq!(TextKind::Line.parse("f", "é", 2, 5).unwrap_err().code, "too_short");
     }

@@ -113,10 +113,7 @@ pub fn member_not_found() -> ApiError {
 pub fn require(role: Option<Role>, min: Role) -> Result<Role, ApiError> {
     let role = role.ok_or_else(project_not_found)?;
     if role < min {
-        return Err(ApiError::Forbidden(format!(
-            "this needs the {} role in the project",
-            min.as_str()
-        )));
+        return Err(ApiError::Forbidden(format!("this needs the {} role in the project", min.as_str())));
     }
     Ok(role)
 }
@@ -145,14 +142,10 @@ impl ProjectPatch {
 pub fn explain_update(current: &Project, patch: &ProjectPatch, expect: &Expect) -> Result<(), ApiError> {
     require(Some(current.role), Role::Admin)?;
     if !expect.matches(&current.etag()) {
-        return Err(ApiError::PreconditionFailed(
-            "the project has changed since that ETag".to_owned(),
-        ));
+        return Err(ApiError::PreconditionFailed("the project has changed since that ETag".to_owned()));
     }
     if patch.changes(current) {
-        return Err(ApiError::Internal(
-            "project update refused by its guard without a reason".to_owned(),
-        ));
+        return Err(ApiError::Internal("project update refused by its guard without a reason".to_owned()));
     }
     Ok(())
 }
@@ -214,9 +207,7 @@ pub fn check_role_change(m: Membership, to: Role) -> Result<bool, ApiError> {
     let mine = require(m.caller, Role::Admin)?;
     let target = m.target.ok_or_else(member_not_found)?;
     if (target == Role::Owner || to == Role::Owner) && mine < Role::Owner {
-        return Err(ApiError::Forbidden(
-            "only an owner can change owners or make owners".to_owned(),
-        ));
+        return Err(ApiError::Forbidden("only an owner can change owners or make owners".to_owned()));
     }
     if target == to {
         return Ok(false);
@@ -270,69 +261,30 @@ mod tests {
     fn only_owners_touch_owners_and_a_project_keeps_one() {
         assert_eq!(check_role_change(m(Some(Admin), Some(Member), 1), Viewer), Ok(true));
         assert_eq!(check_role_change(m(Some(Admin), Some(Member), 1), Member), Ok(false));
-        assert!(matches!(
-            check_role_change(m(Some(Admin), Some(Member), 1), Owner),
-            Err(ApiError::Forbidden(_))
-        ));
-        assert!(matches!(
-            check_role_change(m(Some(Admin), Some(Owner), 2), Admin),
-            Err(ApiError::Forbidden(_))
-        ));
-        assert!(matches!(
-            check_role_change(m(Some(Owner), Some(Owner), 1), Admin),
-            Err(ApiError::Conflict(_))
-        ));
+        assert!(matches!(check_role_change(m(Some(Admin), Some(Member), 1), Owner), Err(ApiError::Forbidden(_))));
+        assert!(matches!(check_role_change(m(Some(Admin), Some(Owner), 2), Admin), Err(ApiError::Forbidden(_))));
+        assert!(matches!(check_role_change(m(Some(Owner), Some(Owner), 1), Admin), Err(ApiError::Conflict(_))));
         assert_eq!(check_role_change(m(Some(Owner), Some(Owner), 2), Admin), Ok(true));
-        assert!(matches!(
-            check_role_change(m(Some(Member), Some(Viewer), 1), Admin),
-            Err(ApiError::Forbidden(_))
-        ));
-        assert!(matches!(
-            check_role_change(m(None, Some(Viewer), 1), Admin),
-            Err(ApiError::NotFound(_))
-        ));
-        assert!(matches!(
-            check_role_change(m(Some(Owner), None, 1), Admin),
-            Err(ApiError::NotFound(_))
-        ));
+        assert!(matches!(check_role_change(m(Some(Member), Some(Viewer), 1), Admin), Err(ApiError::Forbidden(_))));
+        assert!(matches!(check_role_change(m(None, Some(Viewer), 1), Admin), Err(ApiError::NotFound(_))));
+        assert!(matches!(check_role_change(m(Some(Owner), None, 1), Admin), Err(ApiError::NotFound(_))));
     }
 
     #[test]
     fn anyone_may_leave_but_the_last_owner() {
         assert_eq!(check_removal(m(Some(Viewer), Some(Viewer), 1), true), Ok(()));
-        assert!(matches!(
-            check_removal(m(Some(Viewer), Some(Member), 1), false),
-            Err(ApiError::Forbidden(_))
-        ));
-        assert!(matches!(
-            check_removal(m(Some(Admin), Some(Owner), 2), false),
-            Err(ApiError::Forbidden(_))
-        ));
-        assert!(matches!(
-            check_removal(m(Some(Owner), Some(Owner), 1), true),
-            Err(ApiError::Conflict(_))
-        ));
+        assert!(matches!(check_removal(m(Some(Viewer), Some(Member), 1), false), Err(ApiError::Forbidden(_))));
+        assert!(matches!(check_removal(m(Some(Admin), Some(Owner), 2), false), Err(ApiError::Forbidden(_))));
+        assert!(matches!(check_removal(m(Some(Owner), Some(Owner), 1), true), Err(ApiError::Conflict(_))));
         assert_eq!(check_removal(m(Some(Owner), Some(Owner), 2), false), Ok(()));
     }
 
     #[test]
     fn admins_add_members_and_owners_add_owners() {
         assert_eq!(check_add(m(Some(Admin), None, 1), Member, true), Ok(()));
-        assert!(matches!(
-            check_add(m(Some(Admin), None, 1), Owner, true),
-            Err(ApiError::Forbidden(_))
-        ));
-        assert!(matches!(
-            check_add(m(Some(Owner), None, 1), Owner, false),
-            Err(ApiError::Validation(_))
-        ));
-        assert!(matches!(
-            check_add(m(Some(Owner), Some(Viewer), 1), Viewer, true),
-            Err(ApiError::Conflict(_))
-        ));
-        assert!(matches!(
-            check_add(m(Some(Member), None, 1), Viewer, true),
-            Err(ApiError::Forbidden(_))
-        ));
+        assert!(matches!(check_add(m(Some(Admin), None, 1), Owner, true), Err(ApiError::Forbidden(_))));
+        assert!(matches!(check_add(m(Some(Owner), None, 1), Owner, false), Err(ApiError::Validation(_))));
+        assert!(matches!(check_add(m(Some(Owner), Some(Viewer), 1), Viewer, true), Err(ApiError::Conflict(_))));
+        assert!(matches!(check_add(m(Some(Member), None, 1), Viewer, true), Err(ApiError::Forbidden(_))));
     }
 }

@@ -45,10 +45,7 @@ impl Email {
         {
             return Err(bad());
         }
-        Ok(Email {
-            display: s.to_owned(),
-            normalized: s.to_lowercase(),
-        })
+        Ok(Email { display: s.to_owned(), normalized: s.to_lowercase() })
     }
 
     /// The address as the user wrote it.
@@ -124,20 +121,12 @@ impl ApiKeyScopes {
     pub fn parse(field: &str, scopes: &[String]) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
         if scopes.is_empty() {
-            errors.push(FieldError::new(
-                field,
-                "required",
-                "needs at least one of `read`, `write`",
-            ));
+            errors.push(FieldError::new(field, "required", "needs at least one of `read`, `write`"));
         }
         let mut out: Vec<String> = Vec::new();
         for (i, s) in scopes.iter().enumerate() {
             if !Self::ALL.contains(&s.as_str()) {
-                errors.push(FieldError::new(
-                    format!("{field}[{i}]"),
-                    "invalid",
-                    "must be `read` or `write`",
-                ));
+                errors.push(FieldError::new(format!("{field}[{i}]"), "invalid", "must be `read` or `write`"));
             } else if !out.contains(s) {
                 out.push(s.clone());
             }
@@ -213,16 +202,7 @@ mod tests {
     fn emails_compare_case_insensitively_and_reject_junk() {
         let e = Email::parse("email", " Ada@Example.COM ").unwrap();
         assert_eq!((e.display(), e.normalized()), ("Ada@Example.COM", "ada@example.com"));
-        for bad in [
-            "",
-            "ada",
-            "ada@",
-            "@example.com",
-            "ada@example",
-            "a da@example.com",
-            "ada@.com",
-            "ada@ex..com",
-        ] {
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "ada@.com", "ada@ex..com"] {
             assert!(Email::parse("email", bad).is_err(), "{bad:?}");
         }
         assert_eq!(Email::normalize_any(" Not An Email "), "not an email");
@@ -234,10 +214,7 @@ mod tests {
         assert!(Password::parse("p", "1234567890").is_ok());
         assert!(Password::parse("p", &"é".repeat(128)).is_ok());
         assert!(Password::parse("p", &"a".repeat(129)).is_err());
-        assert_eq!(
-            format!("{:?}", Password::parse("p", "supersecret!").unwrap()),
-            "Password([REDACTED])"
-        );
+        assert_eq!(format!("{:?}", Password::parse("p", "supersecret!").unwrap()), "Password([REDACTED])");
     }
 
     #[test]
@@ -246,10 +223,7 @@ mod tests {
         assert_eq!(s.joined(), "read,write");
         assert!(s.can_write());
         assert_eq!(ApiKeyScopes::parse("scopes", &[]).unwrap_err()[0].code, "required");
-        assert_eq!(
-            ApiKeyScopes::parse("scopes", &["admin".into()]).unwrap_err()[0].field,
-            "scopes[0]"
-        );
+        assert_eq!(ApiKeyScopes::parse("scopes", &["admin".into()]).unwrap_err()[0].field, "scopes[0]");
         assert!(!ApiKeyScopes::stored("read").can_write());
     }
 }

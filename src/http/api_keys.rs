@@ -38,15 +38,9 @@ impl CreateApiKeyRequest {
     pub fn validate(&self) -> Result<(ApiKeyName, ApiKeyScopes), ApiError> {
         let mut errs = Errors::default();
         let name = errs.check(ApiKeyName::parse("name", &self.name));
-        let scopes = ApiKeyScopes::parse("scopes", &self.scopes)
-            .map_err(|e| errs.extend(e))
-            .ok();
+        let scopes = ApiKeyScopes::parse("scopes", &self.scopes).map_err(|e| errs.extend(e)).ok();
         if self.expires_in_days.is_some_and(|d| !(1..=365).contains(&d)) {
-            errs.push(FieldError::new(
-                "expires_in_days",
-                "out_of_range",
-                "must be from 1 to 365",
-            ));
+            errs.push(FieldError::new("expires_in_days", "out_of_range", "must be from 1 to 365"));
         }
         errs.finish(name.zip(scopes))
     }
@@ -77,12 +71,7 @@ pub async fn create_api_key(
     let (name, scopes) = req.validate()?;
     let (api_key, key) = api_keys::create(&s.ctx.ports, &s.caller.user_id, name, scopes, req.expires_in_days).await?;
     let location = format!("/v1/api-keys/{}", api_key.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(CreatedApiKey { api_key, key }),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(CreatedApiKey { api_key, key })).into_response())
 }
 
 /// The caller's API keys, newest first, without secrets.
@@ -101,13 +90,8 @@ pub async fn list_api_keys(s: SessionAuth, uri: http::Uri) -> Result<Response, A
     let q = ListQuery::parse(&uri, &[])?;
     let cursors = Cursors::new(s.ctx.cursors(), "api-keys");
     let after = cursors.after(&q)?;
-    let (data, more) = api_keys::list(
-        &s.ctx.ports,
-        &s.caller.user_id,
-        after.as_ref().map(|p| p.id.as_str()),
-        q.limit,
-    )
-    .await?;
+    let (data, more) =
+        api_keys::list(&s.ctx.ports, &s.caller.user_id, after.as_ref().map(|p| p.id.as_str()), q.limit).await?;
     Ok(cursors.page_by_id(&uri, data, more, |k| k.id.to_string()))
 }
 

@@ -29,12 +29,8 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
         .headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| unauthenticated("this request needs `Authorization: Bearer <token>`"))?;
-    let value = value
-        .to_str()
-        .map_err(|_| unauthenticated("the Authorization header is not valid"))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or_else(|| unauthenticated("expected `Bearer <token>`"))?;
+    let value = value.to_str().map_err(|_| unauthenticated("the Authorization header is not valid"))?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(|| unauthenticated("expected `Bearer <token>`"))?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(unauthenticated("expected `Bearer <token>`"));
     }
@@ -71,10 +67,7 @@ impl FromRequestParts<AppState> for Auth {
             )
             .await?;
         }
-        let auth = Auth {
-            ctx: ctx.with_store(authenticated.store),
-            caller,
-        };
+        let auth = Auth { ctx: ctx.with_store(authenticated.store), caller };
         parts.extensions.insert(auth.clone());
         Ok(auth)
     }

@@ -24,8 +24,7 @@ pub fn if_match(headers: &HeaderMap) -> Expect {
 
 fn json_response(status: StatusCode, body: String) -> Response {
     let mut res = (status, body).into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     res
 }
 
@@ -49,11 +48,7 @@ pub fn created<T: Serialize>(location: String, etag: Option<String>, value: &T) 
     if let Some(e) = etag {
         headers.push(("etag".to_owned(), e));
     }
-    Stored {
-        status: 201,
-        headers,
-        body: serde_json::to_string(value).unwrap_or_default(),
-    }
+    Stored { status: 201, headers, body: serde_json::to_string(value).unwrap_or_default() }
 }
 
 /// Renders a creation's answer: the new resource, or the replay of an earlier one.
@@ -70,8 +65,7 @@ pub fn answer(c: Created) -> Response {
         }
     }
     if replayed {
-        res.headers_mut()
-            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+        res.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
     res
 }
@@ -91,15 +85,7 @@ impl FromRequestParts<AppState> for Idempotency {
         let key = key.to_str().unwrap_or_default().to_owned();
         crate::service::create::validate_key(&key)?;
         let auth = Auth::from_request_parts(parts, state).await?;
-        let request_hash = parts
-            .extensions
-            .get::<BodyDigest>()
-            .map(|d| d.0.clone())
-            .unwrap_or_default();
-        Ok(Idempotency(Some(Key {
-            principal: auth.caller.principal(),
-            key,
-            request_hash,
-        })))
+        let request_hash = parts.extensions.get::<BodyDigest>().map(|d| d.0.clone()).unwrap_or_default();
+        Ok(Idempotency(Some(Key { principal: auth.caller.principal(), key, request_hash })))
     }
 }

@@ -19,9 +19,7 @@ pub fn integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D:
             (Some(i), _) => Ok(Some(i)),
             #[allow(clippy::cast_possible_truncation)]
             (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
-            _ => Err(serde::de::Error::custom(format!(
-                "invalid type: number `{n}`, expected an integer"
-            ))),
+            _ => Err(serde::de::Error::custom(format!("invalid type: number `{n}`, expected an integer"))),
         },
     }
 }
@@ -86,8 +84,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     match result {
         Ok(v) => {
-            de.end()
-                .map_err(|e| ApiError::Malformed(format!("invalid JSON: {e}")))?;
+            de.end().map_err(|e| ApiError::Malformed(format!("invalid JSON: {e}")))?;
             Ok(v)
         }
         Err(e) => {
@@ -143,11 +140,8 @@ async fn drain(body: &mut axum::body::Body, mut seen: usize) {
 /// # Errors
 /// `PayloadTooLarge` (after draining), `Malformed` when the body cannot be read.
 pub async fn buffer_body(req: Request) -> Result<Request, ApiError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared == Some(0) || (declared.is_none() && matches!(*req.method(), Method::GET | Method::HEAD)) {
         return Ok(req);
     }
@@ -170,19 +164,16 @@ pub async fn buffer_body(req: Request) -> Result<Request, ApiError> {
             bytes.extend_from_slice(&data);
         }
     }
-    let digest = parts
-        .headers
-        .contains_key(super::conditional::IDEMPOTENCY_KEY)
-        .then(|| {
-            use sha2::Digest;
-            let mut h = sha2::Sha256::new();
-            h.update(parts.method.as_str().as_bytes());
-            h.update(b" ");
-            h.update(parts.uri.path().as_bytes());
-            h.update(b"\n");
-            h.update(&bytes);
-            BodyDigest(crate::auth::tokens::hex(&h.finalize()))
-        });
+    let digest = parts.headers.contains_key(super::conditional::IDEMPOTENCY_KEY).then(|| {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(parts.method.as_str().as_bytes());
+        h.update(b" ");
+        h.update(parts.uri.path().as_bytes());
+        h.update(b"\n");
+        h.update(&bytes);
+        BodyDigest(crate::auth::tokens::hex(&h.finalize()))
+    });
     let mut req = Request::from_parts(parts, axum::body::Body::from(bytes));
     if let Some(d) = digest {
         req.extensions_mut().insert(d);
@@ -217,10 +208,7 @@ mod tests {
     #[test]
     fn syntax_errors_are_malformed() {
         assert!(matches!(parse_json::<Req>(b"{\"email\":"), Err(ApiError::Malformed(_))));
-        assert!(matches!(
-            parse_json::<Req>(b"{\"email\":\"a\"} trailing"),
-            Err(ApiError::Malformed(_))
-        ));
+        assert!(matches!(parse_json::<Req>(b"{\"email\":\"a\"} trailing"), Err(ApiError::Malformed(_))));
     }
 
     #[test]

@@ -39,9 +39,5 @@ pub async fn health(ctx: Ctx) -> Result<Json<Health>, ApiError> {
         .query(Statement::new("SELECT 1", Vec::new()))
         .await
         .map_err(|e| ApiError::Unavailable(format!("health check query failed: {e}")))?;
-    Ok(Json(Health {
-        status: "ok",
-        database: "ok",
-        version: crate::VERSION,
-    }))
+    Ok(Json(Health { status: "ok", database: "ok", version: crate::VERSION }))
 }

@@ -45,10 +45,7 @@ pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> String {
             return ip.to_owned();
         }
     }
-    parts
-        .extensions
-        .get::<PlatformClientIp>()
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.0.clone())
+    parts.extensions.get::<PlatformClientIp>().map_or_else(|| "unknown".to_owned(), |ip| ip.0.clone())
 }
 
 /// What the response's rate-limit headers report.
@@ -65,18 +62,8 @@ fn ceil_secs(ms: i64) -> i64 {
 
 /// Writes `RateLimit-Policy` and `RateLimit` for the applied policy.
 pub fn write_headers(h: &mut HeaderMap, a: &Applied) {
-    let policy = format!(
-        "\"{}\";q={};w={}",
-        a.policy,
-        a.quota.limit,
-        ceil_secs(a.quota.window_ms)
-    );
-    let state = format!(
-        "\"{}\";r={};t={}",
-        a.policy,
-        a.decision.remaining,
-        ceil_secs(a.decision.reset_ms)
-    );
+    let policy = format!("\"{}\";q={};w={}", a.policy, a.quota.limit, ceil_secs(a.quota.window_ms));
+    let state = format!("\"{}\";r={};t={}", a.policy, a.decision.remaining, ceil_secs(a.decision.reset_ms));
     if let (Ok(p), Ok(s)) = (HeaderValue::from_str(&policy), HeaderValue::from_str(&state)) {
         h.insert(RATELIMIT_POLICY, p);
         h.insert(RATELIMIT, s);
@@ -121,11 +108,7 @@ pub async fn enforce(
     match checked.map(|c| c.decision) {
         Ok(decision) => {
             if let Some(log) = log {
-                log.set_rate_limit(Applied {
-                    policy,
-                    quota,
-                    decision,
-                });
+                log.set_rate_limit(Applied { policy, quota, decision });
             }
             if decision.allowed {
                 Ok(())
@@ -161,21 +144,10 @@ impl FromRequestParts<AppState> for AuthIpLimit {
             return Ok(AuthIpLimit);
         };
         let ip = client_ip(parts, ctx.ports.settings.trust_forwarded_for);
-        let on_error = if parts.uri.path() == "/v1/auth/login" {
-            OnError::FailClosed
-        } else {
-            OnError::FailOpen
-        };
+        let on_error = if parts.uri.path() == "/v1/auth/login" { OnError::FailClosed } else { OnError::FailOpen };
         let log = parts.extensions.get::<LogContext>().cloned();
-        enforce(
-            &ctx,
-            log.as_ref(),
-            "auth-ip",
-            &format!("auth-ip:{ip}"),
-            limits.auth_ip,
-            (Counting::Exact, on_error),
-        )
-        .await?;
+        enforce(&ctx, log.as_ref(), "auth-ip", &format!("auth-ip:{ip}"), limits.auth_ip, (Counting::Exact, on_error))
+            .await?;
         Ok(AuthIpLimit)
     }
 }
@@ -216,25 +188,9 @@ mod tests {
     #[test]
     fn headers_follow_the_draft_syntax() {
         let mut h = HeaderMap::new();
-        let quota = Quota {
-            limit: 300,
-            window_ms: 60_000,
-        };
-        let decision = Decision {
-            allowed: true,
-            remaining: 299,
-            reset_ms: 200,
-            retry_after_ms: 0,
-            tat: 0,
-        };
-        write_headers(
-            &mut h,
-            &Applied {
-                policy: "principal",
-                quota,
-                decision,
-            },
-        );
+        let quota = Quota { limit: 300, window_ms: 60_000 };
+        let decision = Decision { allowed: true, remaining: 299, reset_ms: 200, retry_after_ms: 0, tat: 0 };
+        write_headers(&mut h, &Applied { policy: "principal", quota, decision });
         assert_eq!(h.get(RATELIMIT_POLICY).unwrap(), "\"principal\";q=300;w=60");
         assert_eq!(h.get(RATELIMIT).unwrap(), "\"principal\";r=299;t=1");
     }

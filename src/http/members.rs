@@ -116,9 +116,7 @@ pub async fn update_member(
     JsonBody(req): JsonBody<UpdateMemberRequest>,
 ) -> Result<Json<Member>, ApiError> {
     let role = req.validate()?;
-    members::change_role(&a.ctx.ports, &a.caller, &id, &user_id, role)
-        .await
-        .map(Json)
+    members::change_role(&a.ctx.ports, &a.caller, &id, &user_id, role).await.map(Json)
 }
 
 /// Remove a member (admin; owners need an owner); anyone may remove itself. The

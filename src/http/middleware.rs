@@ -31,8 +31,7 @@ pub const X_D1_BOOKMARK: HeaderName = HeaderName::from_static("x-d1-bookmark");
 pub fn valid_bookmark(s: &str) -> bool {
     (1..=256).contains(&s.len())
         && s.split('-').count() <= 8
-        && s.split('-')
-            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && s.split('-').all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The id of the current request, available to handlers as an extension.
@@ -87,9 +86,7 @@ impl LogContext {
 
 /// A caller-supplied request id is kept when it is 1–128 chars of `[A-Za-z0-9._-]`.
 pub fn valid_request_id(s: &str) -> bool {
-    (1..=128).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 #[derive(Serialize)]
@@ -135,10 +132,8 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let origin = req.headers().get(header::ORIGIN).cloned();
-    let allowed_origin = origin.filter(|o| {
-        o.to_str()
-            .is_ok_and(|o| ports.settings.cors_allowed_origins.iter().any(|a| a == o))
-    });
+    let allowed_origin =
+        origin.filter(|o| o.to_str().is_ok_and(|o| ports.settings.cors_allowed_origins.iter().any(|a| a == o)));
     let log_ctx = LogContext::default();
     req.extensions_mut().insert(RequestId(request_id.clone()));
     req.extensions_mut().insert(log_ctx.clone());
@@ -223,10 +218,7 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
     }
     if let Some(o) = allowed_origin {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
-        h.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(EXPOSED_HEADERS),
-        );
+        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
     }
     if !ports.settings.cors_allowed_origins.is_empty() {
         h.append(header::VARY, HeaderValue::from_static("Origin"));
@@ -273,14 +265,8 @@ fn preflight(allowed: bool) -> Response {
     let mut res = StatusCode::NO_CONTENT.into_response();
     if allowed {
         let h = res.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static(ALLOWED_METHODS),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static(ALLOWED_HEADERS),
-        );
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOWED_METHODS));
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOWED_HEADERS));
         h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     }
     res
@@ -304,9 +290,7 @@ pub async fn not_found(req: Request) -> ApiError {
     let path = req.uri().path();
     if path.starts_with("/v") && !path.starts_with("/v1/") && path != "/v1" {
         let version = path.trim_start_matches('/').split('/').next().unwrap_or_default();
-        ApiError::NotFound(format!(
-            "API version `{version}` does not exist; this server speaks /v1"
-        ))
+        ApiError::NotFound(format!("API version `{version}` does not exist; this server speaks /v1"))
     } else {
         ApiError::NotFound("no resource at this path".to_owned())
     }
@@ -323,26 +307,13 @@ mod tests {
 
     #[test]
     fn bookmarks_are_hex_groups() {
-        for good in [
-            "00000000-00000aef-00000000-00000000000000000000000000000000",
-            "0000000c-00000002-00004f7b-1A8A2C",
-            "f",
-        ] {
+        for good in
+            ["00000000-00000aef-00000000-00000000000000000000000000000000", "0000000c-00000002-00004f7b-1A8A2C", "f"]
+        {
             assert!(valid_bookmark(good), "{good}");
         }
         let long = "a".repeat(257);
-        for bad in [
-            "",
-            "-",
-            "a-",
-            "-a",
-            "a--b",
-            "g",
-            "0 1",
-            "0-1-2-3-4-5-6-7-8",
-            long.as_str(),
-            "é",
-        ] {
+        for bad in ["", "-", "a-", "-a", "a--b", "g", "0 1", "0-1-2-3-4-5-6-7-8", long.as_str(), "é"] {
             assert!(!valid_bookmark(bad), "{bad}");
         }
     }

@@ -44,11 +44,7 @@ pub fn router_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
         .routes(routes!(api_keys::delete_api_key))
         .routes(routes!(projects::create_project, projects::list_projects))
-        .routes(routes!(
-            projects::get_project,
-            projects::update_project,
-            projects::delete_project
-        ))
+        .routes(routes!(projects::get_project, projects::update_project, projects::delete_project))
         .routes(routes!(members::list_members, members::add_member))
         .routes(routes!(members::update_member, members::remove_member))
         .routes(routes!(projects::list_events))
@@ -77,10 +73,7 @@ pub fn app(ports: Ports) -> Router {
     router
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::request_context,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::request_context))
         .with_state(state)
 }
 
@@ -109,11 +102,7 @@ fn internal_failure(request_id: &str) -> axum::response::Response {
     if let Ok(v) = http::HeaderValue::from_str(request_id) {
         res.headers_mut().insert(middleware::X_REQUEST_ID, v);
     }
-    res.headers_mut().insert(
-        http::header::X_CONTENT_TYPE_OPTIONS,
-        http::HeaderValue::from_static("nosniff"),
-    );
-    res.headers_mut()
-        .insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(http::header::X_CONTENT_TYPE_OPTIONS, http::HeaderValue::from_static("nosniff"));
+    res.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
     res
 }

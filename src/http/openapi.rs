@@ -53,9 +53,7 @@ impl utoipa::Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some(
-                        "EdDSA-signed access token from register/login/refresh; 15 minutes by default.",
-                    ))
+                    .description(Some("EdDSA-signed access token from register/login/refresh; 15 minutes by default."))
                     .build(),
             ),
         );
@@ -94,10 +92,7 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
             "ProblemType".into(),
             json!({"type": "string", "enum": types, "description": "One URI per class of error."}),
         );
-        if let Some(t) = schemas
-            .get_mut("Problem")
-            .and_then(|p| p.pointer_mut("/properties/type"))
-        {
+        if let Some(t) = schemas.get_mut("Problem").and_then(|p| p.pointer_mut("/properties/type")) {
             *t = json!({"$ref": "#/components/schemas/ProblemType"});
         }
     }
@@ -119,14 +114,8 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
         );
         let mut limited = problem("Rate limit exceeded");
         if let Some(h) = limited.get_mut("headers").and_then(Value::as_object_mut) {
-            h.insert(
-                "Retry-After".into(),
-                json!({"$ref": "#/components/headers/Retry-After"}),
-            );
-            h.insert(
-                "RateLimit-Policy".into(),
-                json!({"$ref": "#/components/headers/RateLimit-Policy"}),
-            );
+            h.insert("Retry-After".into(), json!({"$ref": "#/components/headers/Retry-After"}));
+            h.insert("RateLimit-Policy".into(), json!({"$ref": "#/components/headers/RateLimit-Policy"}));
             h.insert("RateLimit".into(), json!({"$ref": "#/components/headers/RateLimit"}));
         }
         components.insert(
@@ -172,10 +161,7 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
             if !matches!(method.as_str(), "get" | "post" | "patch" | "put" | "delete") {
                 continue;
             }
-            let secured = op
-                .get("security")
-                .and_then(Value::as_array)
-                .is_some_and(|s| !s.is_empty());
+            let secured = op.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
             let has_body = op.get("requestBody").is_some();
             let has_query = op
                 .get("parameters")
@@ -198,10 +184,7 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
                 }
                 if let Some(r) = response.as_object_mut() {
                     if let Some(h) = r.entry("headers").or_insert_with(|| json!({})).as_object_mut() {
-                        h.insert(
-                            "X-D1-Bookmark".into(),
-                            json!({"$ref": "#/components/headers/X-D1-Bookmark"}),
-                        );
+                        h.insert("X-D1-Bookmark".into(), json!({"$ref": "#/components/headers/X-D1-Bookmark"}));
                     }
                 }
             }
@@ -304,16 +287,12 @@ fn constrain_fields(v: &mut serde_json::Value) {
         ("Task", "due_date", date),
     ];
     for (schema, field, rule) in rules {
-        let Some(prop) = v
-            .pointer_mut(&format!("/components/schemas/{schema}/properties/{field}"))
-            .and_then(Value::as_object_mut)
+        let Some(prop) =
+            v.pointer_mut(&format!("/components/schemas/{schema}/properties/{field}")).and_then(Value::as_object_mut)
         else {
             continue;
         };
-        let nullable = prop
-            .get("type")
-            .and_then(Value::as_array)
-            .is_some_and(|t| t.iter().any(|x| x == "null"));
+        let nullable = prop.get("type").and_then(Value::as_array).is_some_and(|t| t.iter().any(|x| x == "null"));
         if let Some(rule) = rule.as_object() {
             for (k, val) in rule {
                 let mut val = val.clone();
@@ -338,17 +317,11 @@ fn constrain_fields(v: &mut serde_json::Value) {
             "status",
             json!({"type": "string", "pattern": list(&["todo", "in_progress", "in_review", "done", "cancelled"])}),
         ),
-        (
-            "priority",
-            json!({"type": "string", "pattern": list(&["low", "medium", "high", "urgent"])}),
-        ),
+        ("priority", json!({"type": "string", "pattern": list(&["low", "medium", "high", "urgent"])})),
         ("due_before", json!({"type": "string", "format": "date"})),
         ("due_after", json!({"type": "string", "format": "date"})),
         ("q", json!({"type": "string", "maxLength": 200})),
-        (
-            "Idempotency-Key",
-            json!({"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}),
-        ),
+        ("Idempotency-Key", json!({"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"})),
     ];
     let Some(paths) = v.get_mut("paths").and_then(Value::as_object_mut) else {
         return;

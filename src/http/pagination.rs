@@ -51,15 +51,8 @@ impl CursorCodec {
 
     pub fn encode(&self, pos: &Position) -> String {
         let payload = serde_json::to_vec(pos).unwrap_or_default();
-        let tag = self
-            .mac(&payload)
-            .map(|m| m.finalize().into_bytes().to_vec())
-            .unwrap_or_default();
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(&payload),
-            URL_SAFE_NO_PAD.encode(tag.get(..16).unwrap_or_default())
-        )
+        let tag = self.mac(&payload).map(|m| m.finalize().into_bytes().to_vec()).unwrap_or_default();
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(tag.get(..16).unwrap_or_default()))
     }
 
     /// # Errors
@@ -96,10 +89,7 @@ impl ListQuery {
     /// # Errors
     /// 422 for an out-of-range limit or an unknown parameter.
     pub fn parse(uri: &Uri, allowed: &[&str]) -> Result<ListQuery, ApiError> {
-        let mut q = ListQuery {
-            limit: DEFAULT_LIMIT,
-            ..ListQuery::default()
-        };
+        let mut q = ListQuery { limit: DEFAULT_LIMIT, ..ListQuery::default() };
         let mut errors = Vec::new();
         for (k, v) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
             match k.as_ref() {
@@ -113,11 +103,7 @@ impl ListQuery {
                 },
                 "cursor" => q.cursor = Some(v.into_owned()),
                 other if allowed.contains(&other) => q.params.push((other.to_owned(), v.into_owned())),
-                other => errors.push(FieldError::new(
-                    other,
-                    "unknown_parameter",
-                    "is not a parameter of this list",
-                )),
+                other => errors.push(FieldError::new(other, "unknown_parameter", "is not a parameter of this list")),
             }
         }
         if errors.is_empty() {
@@ -160,10 +146,7 @@ pub struct Cursors<'a> {
 impl<'a> Cursors<'a> {
     /// Cursors of the list named `list` (a cursor of another list is refused).
     pub fn new(codec: &'a CursorCodec, list: impl Into<String>) -> Self {
-        Self {
-            codec,
-            list: list.into(),
-        }
+        Self { codec, list: list.into() }
     }
 
     /// The position the request's `cursor` names, if any.
@@ -171,10 +154,7 @@ impl<'a> Cursors<'a> {
     /// # Errors
     /// 400 for a cursor this list did not issue.
     pub fn after(&self, q: &ListQuery) -> Result<Option<Position>, ApiError> {
-        q.cursor
-            .as_deref()
-            .map(|c| self.codec.decode(c, &self.list))
-            .transpose()
+        q.cursor.as_deref().map(|c| self.codec.decode(c, &self.list)).transpose()
     }
 
     /// The page, with a cursor after its last item (`key`, `id`) when another follows.
@@ -184,13 +164,7 @@ impl<'a> Cursors<'a> {
         data: Vec<T>,
         next: Option<(serde_json::Value, String)>,
     ) -> axum::response::Response {
-        let next_cursor = next.map(|(key, id)| {
-            self.codec.encode(&Position {
-                list: self.list.clone(),
-                key,
-                id,
-            })
-        });
+        let next_cursor = next.map(|(key, id)| self.codec.encode(&Position { list: self.list.clone(), key, id }));
         page_response(uri, data, next_cursor)
     }
 
@@ -202,10 +176,7 @@ impl<'a> Cursors<'a> {
         more: bool,
         id: impl Fn(&T) -> String,
     ) -> axum::response::Response {
-        let next = data
-            .last()
-            .filter(|_| more)
-            .map(|last| (serde_json::Value::Null, id(last)));
+        let next = data.last().filter(|_| more).map(|last| (serde_json::Value::Null, id(last)));
         self.page(uri, data, next)
     }
 }
@@ -228,11 +199,7 @@ mod tests {
     use super::*;
 
     fn pos() -> Position {
-        Position {
-            list: "tasks:-created_at".into(),
-            key: serde_json::json!(1700),
-            id: "abc".into(),
-        }
+        Position { list: "tasks:-created_at".into(), key: serde_json::json!(1700), id: "abc".into() }
     }
 
     #[test]
@@ -245,9 +212,7 @@ mod tests {
         let mut forged = pos();
         forged.id = "zzz".into();
         let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
-        assert!(codec
-            .decode(&format!("{forged_payload}.{tag}"), "tasks:-created_at")
-            .is_err());
+        assert!(codec.decode(&format!("{forged_payload}.{tag}"), "tasks:-created_at").is_err());
         assert!(codec.decode(payload, "tasks:-created_at").is_err());
         assert!(codec.decode("garbage", "tasks:-created_at").is_err());
         assert!(CursorCodec::new([8; 32]).decode(&c, "tasks:-created_at").is_err());
@@ -262,9 +227,6 @@ mod tests {
             assert!(ListQuery::parse(&bad.parse().unwrap(), &[]).is_err(), "{bad}");
         }
         let link = next_link(&uri, "NEXT").unwrap();
-        assert_eq!(
-            link.to_str().unwrap(),
-            "</v1/x?limit=5&status=todo&cursor=NEXT>; rel=\"next\""
-        );
+        assert_eq!(link.to_str().unwrap(), "</v1/x?limit=5&status=todo&cursor=NEXT>; rel=\"next\"");
     }
 }

@@ -51,9 +51,7 @@ fn class(slug: &str) -> Option<&'static (&'static str, &'static str, u16)> {
 
 /// The HTTP status of an error.
 pub fn status(e: &ApiError) -> StatusCode {
-    class(e.slug())
-        .and_then(|(_, _, c)| StatusCode::from_u16(*c).ok())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    class(e.slug()).and_then(|(_, _, c)| StatusCode::from_u16(*c).ok()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// The public problem body of an error (without the request id).
@@ -86,10 +84,8 @@ impl IntoResponse for ApiError {
             }
         }
         if let ApiError::Unauthenticated(_) = &self {
-            res.headers_mut().insert(
-                http::header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"taskapi\""),
-            );
+            res.headers_mut()
+                .insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"taskapi\""));
         }
         res.extensions_mut().insert(ProblemMarker(self));
         res
@@ -102,9 +98,6 @@ pub fn render(problem: &mut Problem, request_id: &str) -> Response {
     let body = serde_json::to_vec(problem).unwrap_or_default();
     let mut res = Response::new(axum::body::Body::from(body));
     *res.status_mut() = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    res.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
+    res.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
     res
 }

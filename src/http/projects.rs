@@ -56,10 +56,10 @@ impl UpdateProjectRequest {
     pub fn validate(&self) -> Result<ProjectPatch, ApiError> {
         let mut errs = Errors::default();
         let name = self.name.as_deref().map(|n| errs.check(ProjectName::parse("name", n)));
-        let description = self.description.as_ref().map(|d| {
-            d.as_deref()
-                .map(|d| errs.check(ProjectDescription::parse("description", d)))
-        });
+        let description = self
+            .description
+            .as_ref()
+            .map(|d| d.as_deref().map(|d| errs.check(ProjectDescription::parse("description", d))));
         errs.done()?;
         Ok(ProjectPatch {
             name: name.flatten(),
@@ -112,11 +112,7 @@ pub async fn list_projects(a: Auth, uri: http::Uri) -> Result<Response, ApiError
         Some(_) => return Err(ApiError::field("archived", "invalid", "must be true or false")),
     };
     if q.param("q").is_some_and(|s| s.chars().count() > 200) {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "q",
-            "too_long",
-            "must be at most 200 characters",
-        )]));
+        return Err(ApiError::Validation(vec![FieldError::new("q", "too_long", "must be at most 200 characters")]));
     }
     let cursors = Cursors::new(a.ctx.cursors(), "projects");
     let after = cursors.after(&q)?;
@@ -192,9 +188,6 @@ pub async fn list_events(a: Auth, Path(id): Path<ProjectId>, uri: http::Uri) -> 
     let cursors = Cursors::new(a.ctx.cursors(), format!("events:{id}"));
     let before = cursors.after(&q)?.and_then(|p| p.key.as_i64());
     let (data, more) = projects::events(&a.ctx.ports, &a.caller, &id, before, q.limit).await?;
-    let next = data
-        .last()
-        .filter(|_| more)
-        .map(|last| (serde_json::json!(last.seq), last.id.to_string()));
+    let next = data.last().filter(|_| more).map(|last| (serde_json::json!(last.seq), last.id.to_string()));
     Ok(cursors.page(&uri, data, next))
 }

@@ -32,22 +32,13 @@ struct Shared {
 impl AppState {
     pub(super) fn new(ports: Ports, doc: utoipa::openapi::OpenApi) -> Self {
         let cursors = CursorCodec::new(ports.settings.cursor_key());
-        AppState(Arc::new(Shared {
-            ports,
-            cursors,
-            caches: Caches::default(),
-            openapi: OnceLock::new(),
-            doc,
-        }))
+        AppState(Arc::new(Shared { ports, cursors, caches: Caches::default(), openapi: OnceLock::new(), doc }))
     }
 
     /// The instance's ports as the host built them: for the request middleware only
     /// (clock, logger, settings, and the store a request's session is opened from).
     pub(super) fn base(&self) -> Ctx {
-        Ctx {
-            ports: self.0.ports.clone(),
-            app: self.clone(),
-        }
+        Ctx { ports: self.0.ports.clone(), app: self.clone() }
     }
 
     /// The context of one request, on `store` (or the instance's store), with its store
@@ -55,18 +46,9 @@ impl AppState {
     /// decides the request's store.
     pub(super) fn request(&self, store: Option<Arc<dyn Store>>, trips: &Arc<RoundTrips>) -> Ctx {
         let mut ports = self.0.ports.clone();
-        ports.store = Arc::new(CountedStore {
-            inner: store.unwrap_or(ports.store),
-            trips: trips.clone(),
-        });
-        ports.limiter = Arc::new(CountedLimiter {
-            inner: ports.limiter,
-            trips: trips.clone(),
-        });
-        Ctx {
-            ports,
-            app: self.clone(),
-        }
+        ports.store = Arc::new(CountedStore { inner: store.unwrap_or(ports.store), trips: trips.clone() });
+        ports.limiter = Arc::new(CountedLimiter { inner: ports.limiter, trips: trips.clone() });
+        Ctx { ports, app: self.clone() }
     }
 }
 
@@ -91,10 +73,7 @@ impl Ctx {
     pub fn with_store(&self, store: Arc<dyn Store>) -> Ctx {
         let mut ports = self.ports.clone();
         ports.store = store;
-        Ctx {
-            ports,
-            app: self.app.clone(),
-        }
+        Ctx { ports, app: self.app.clone() }
     }
 
     /// The serialized OpenAPI document, rendered on first use.
@@ -103,9 +82,7 @@ impl Ctx {
             .0
             .openapi
             .get_or_init(|| {
-                serde_json::to_vec(&super::openapi::finish_document(&self.app.0.doc))
-                    .unwrap_or_default()
-                    .into()
+                serde_json::to_vec(&super::openapi::finish_document(&self.app.0.doc)).unwrap_or_default().into()
             })
             .clone()
     }
@@ -115,11 +92,7 @@ impl Ctx {
     /// # Errors
     /// Internal, if the router was built without the middleware.
     pub fn of(parts: &Parts) -> Result<Ctx, ApiError> {
-        parts
-            .extensions
-            .get::<Ctx>()
-            .cloned()
-            .ok_or_else(|| internal("request context missing"))
+        parts.extensions.get::<Ctx>().cloned().ok_or_else(|| internal("request context missing"))
     }
 }
 

@@ -67,25 +67,17 @@ impl CreateTaskRequest {
     pub fn validate(&self) -> Result<NewTask, ApiError> {
         let mut errs = Errors::default();
         let title = errs.check(TaskTitle::parse("title", &self.title));
-        let description = errs.check(TaskDescription::parse(
-            "description",
-            self.description.as_deref().unwrap_or_default(),
-        ));
-        let status = self
-            .status
-            .as_deref()
-            .map_or(Some(Status::Todo), |s| errs.check(Status::parse("status", s)));
-        let priority = self
-            .priority
-            .as_deref()
-            .map_or(Some(Priority::Medium), |s| errs.check(Priority::parse("priority", s)));
+        let description =
+            errs.check(TaskDescription::parse("description", self.description.as_deref().unwrap_or_default()));
+        let status = self.status.as_deref().map_or(Some(Status::Todo), |s| errs.check(Status::parse("status", s)));
+        let priority =
+            self.priority.as_deref().map_or(Some(Priority::Medium), |s| errs.check(Priority::parse("priority", s)));
         let due_date = match self.due_date.as_deref() {
             Some(d) => errs.check(parse_due_date("due_date", d)).map(Some),
             None => Some(None),
         };
-        let labels = Labels::parse("labels", self.labels.as_deref().unwrap_or_default())
-            .map_err(|e| errs.extend(e))
-            .ok();
+        let labels =
+            Labels::parse("labels", self.labels.as_deref().unwrap_or_default()).map_err(|e| errs.extend(e)).ok();
         let new = (|| {
             Some(NewTask {
                 title: title?,
@@ -110,22 +102,10 @@ impl UpdateTaskRequest {
     pub fn validate(&self) -> Result<TaskPatch, ApiError> {
         let mut errs = Errors::default();
         let mut patch = TaskPatch {
-            title: self
-                .title
-                .as_deref()
-                .and_then(|t| errs.check(TaskTitle::parse("title", t))),
-            description: self
-                .description
-                .as_deref()
-                .and_then(|d| errs.check(TaskDescription::parse("description", d))),
-            status: self
-                .status
-                .as_deref()
-                .and_then(|s| errs.check(Status::parse("status", s))),
-            priority: self
-                .priority
-                .as_deref()
-                .and_then(|p| errs.check(Priority::parse("priority", p))),
+            title: self.title.as_deref().and_then(|t| errs.check(TaskTitle::parse("title", t))),
+            description: self.description.as_deref().and_then(|d| errs.check(TaskDescription::parse("description", d))),
+            status: self.status.as_deref().and_then(|s| errs.check(Status::parse("status", s))),
+            priority: self.priority.as_deref().and_then(|p| errs.check(Priority::parse("priority", p))),
             assignee_id: self.assignee_id.clone().map(|a| a.map(UserId::new)),
             ..TaskPatch::default()
         };
@@ -170,16 +150,7 @@ pub async fn create_task(
     Ok(answer(c))
 }
 
-const TASK_FILTERS: &[&str] = &[
-    "status",
-    "assignee",
-    "priority",
-    "label",
-    "due_before",
-    "due_after",
-    "q",
-    "sort",
-];
+const TASK_FILTERS: &[&str] = &["status", "assignee", "priority", "label", "due_before", "due_after", "q", "sort"];
 
 /// Parses a comma list of values, recording each bad one.
 fn comma_list<T>(
@@ -215,10 +186,7 @@ fn parse_filters(q: &ListQuery, caller: &UserId) -> Result<(Filters, Sort), ApiE
     if f.q.as_ref().is_some_and(|s| s.chars().count() > 200) {
         errs.push(FieldError::new("q", "too_long", "must be at most 200 characters"));
     }
-    let sort = q
-        .param("sort")
-        .map_or(Some(Sort::DEFAULT), |s| errs.check(Sort::parse(s)))
-        .unwrap_or(Sort::DEFAULT);
+    let sort = q.param("sort").map_or(Some(Sort::DEFAULT), |s| errs.check(Sort::parse(s))).unwrap_or(Sort::DEFAULT);
     errs.finish(Some((f, sort)))
 }
 
@@ -281,25 +249,13 @@ pub async fn list_tasks(a: Auth, Path(project): Path<ProjectId>, uri: http::Uri)
     ),
     responses((status = 200, description = "One page", body = Page<Task>)))]
 pub async fn list_my_tasks(a: Auth, uri: http::Uri) -> Result<Response, ApiError> {
-    let q = ListQuery::parse(
-        &uri,
-        &["status", "priority", "label", "due_before", "due_after", "q", "sort"],
-    )?;
+    let q = ListQuery::parse(&uri, &["status", "priority", "label", "due_before", "due_after", "q", "sort"])?;
     let (filters, sort) = parse_filters(&q, &a.caller.user_id)?;
     if sort.key != SortKey::CreatedAt {
         return Err(ApiError::field("sort", "invalid", "must be created_at or -created_at"));
     }
     let me = a.caller.user_id.clone();
-    task_page(
-        &a,
-        &uri,
-        Scope::AssignedTo(me),
-        "my-tasks".to_owned(),
-        &q,
-        sort,
-        &filters,
-    )
-    .await
+    task_page(&a, &uri, Scope::AssignedTo(me), "my-tasks".to_owned(), &q, sort, &filters).await
 }
 
 /// A task.

@@ -29,10 +29,7 @@ pub const SHARE: u32 = 4;
 /// long that nothing is left (a limit of one request has lifetime 0: every request asks).
 pub fn lifetime(quota: Quota) -> i64 {
     let window = quota.window();
-    (window / 12)
-        .min(5_000)
-        .min(window.saturating_sub(quota.emission_interval_ms()))
-        .max(0)
+    (window / 12).min(5_000).min(window.saturating_sub(quota.emission_interval_ms())).max(0)
 }
 
 /// What a lease call grants.
@@ -55,21 +52,13 @@ pub fn grant(tat: Option<i64>, now: i64, quota: Quota, want: u32) -> Grant {
     let base = tat.unwrap_or(now).max(now);
     let ahead = base.saturating_sub(now);
     let available = u32::try_from(window.saturating_sub(ahead).max(0).checked_div(t).unwrap_or(0)).unwrap_or(0);
-    let granted = if available == 0 {
-        0
-    } else {
-        want.min((available / SHARE).max(1))
-    };
+    let granted = if available == 0 { 0 } else { want.min((available / SHARE).max(1)) };
     let new_tat = base.saturating_add(t.saturating_mul(i64::from(granted)));
     let mut decision = Decision::from_state(new_tat, granted > 0, now, quota);
     if granted == 0 {
         decision.retry_after_ms = base.saturating_add(t).saturating_sub(now).saturating_sub(window).max(1);
     }
-    Grant {
-        granted,
-        expires_at: now.saturating_add(d),
-        decision,
-    }
+    Grant { granted, expires_at: now.saturating_add(d), decision }
 }
 
 /// The shared store behind a [`LeasingLimiter`] (a Durable Object per key on Workers).
@@ -132,10 +121,7 @@ pub struct LeasingLimiter<B> {
 
 impl<B> LeasingLimiter<B> {
     pub fn new(backend: B) -> Self {
-        Self {
-            backend,
-            slices: Mutex::new(HashMap::new()),
-        }
+        Self { backend, slices: Mutex::new(HashMap::new()) }
     }
 
     /// Answers from this instance's slice, if it can.
@@ -182,12 +168,7 @@ impl<B> LeasingLimiter<B> {
                 blocked_until: now.saturating_add(g.decision.retry_after_ms),
             }
         } else {
-            Slice {
-                remaining: g.granted.saturating_sub(1),
-                expires_at: g.expires_at,
-                reset_at,
-                blocked_until: 0,
-            }
+            Slice { remaining: g.granted.saturating_sub(1), expires_at: g.expires_at, reset_at, blocked_until: 0 }
         };
         let merged = match slices.get(key) {
             Some(old) if g.granted > 0 && now < old.expires_at && old.remaining > 0 => Slice {
@@ -204,18 +185,12 @@ impl<B> LeasingLimiter<B> {
 #[async_trait::async_trait]
 impl<B: LeaseBackend> RateLimiter for LeasingLimiter<B> {
     async fn check(&self, key: &str, quota: Quota, now: i64, consume: bool) -> Result<Checked, LimiterError> {
-        Ok(Checked {
-            decision: self.backend.check(key, quota, now, consume).await?,
-            remote_calls: 1,
-        })
+        Ok(Checked { decision: self.backend.check(key, quota, now, consume).await?, remote_calls: 1 })
     }
 
     async fn admit(&self, key: &str, quota: Quota, now: i64) -> Result<Checked, LimiterError> {
         if let Some(decision) = self.local(key, now) {
-            return Ok(Checked {
-                decision,
-                remote_calls: 0,
-            });
+            return Ok(Checked { decision, remote_calls: 0 });
         }
         let g = self.backend.lease(key, quota, now, MAX_LEASE).await?;
         self.keep(key, now, &g);
@@ -223,10 +198,7 @@ impl<B: LeaseBackend> RateLimiter for LeasingLimiter<B> {
         if g.granted > 0 {
             decision.remaining = g.granted.saturating_sub(1);
         }
-        Ok(Checked {
-            decision,
-            remote_calls: 1,
-        })
+        Ok(Checked { decision, remote_calls: 1 })
     }
 
     async fn refund(&self, key: &str, quota: Quota, now: i64) -> Result<u32, LimiterError> {
@@ -246,10 +218,7 @@ pub struct MemoryBackend {
 impl MemoryBackend {
     fn with<T>(&self, key: &str, f: impl FnOnce(Option<i64>) -> (Option<i64>, T)) -> Result<T, LimiterError> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| LimiterError("state poisoned".to_owned()))?;
+        let mut state = self.state.lock().map_err(|_| LimiterError("state poisoned".to_owned()))?;
         let (tat, out) = f(state.get(key).copied());
         if let Some(t) = tat {
             state.insert(key.to_owned(), t);
@@ -316,9 +285,7 @@ mod tests {
         while slot < 1_000_000 + until {
             let mut arrivals: Vec<(i64, usize)> = (0..instances)
                 .map(|i| {
-                    seed = seed
-                        .wrapping_mul(6_364_136_223_846_793_005)
-                        .wrapping_add(1_442_695_040_888_963_407);
+                    seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
                     (slot + (seed >> 33) as i64 % every.max(1), i)
                 })
                 .collect();
@@ -356,10 +323,7 @@ mod tests {
     fn budget_refills_fairly_and_busy_keys_rarely_reach_the_store() {
         // Four instances each asking 10 times a second for 3 minutes against 300/min: the
         // sustained rate is served and each instance gets a fair part of it.
-        let quota = Quota {
-            limit: 300,
-            window_ms: 60_000,
-        };
+        let quota = Quota { limit: 300, window_ms: 60_000 };
         let (admitted, calls) = run(quota, 4, 100, 180_000);
         let total: usize = admitted.iter().map(Vec::len).sum();
         // Burst plus sustained rate, less what leases hold back: at least 80 % of 900.
@@ -370,16 +334,10 @@ mod tests {
             assert!(a.iter().any(|t| *t > 1_000_000 + 120_000), "instance {i} starved");
         }
         // One instance, a high limit: about one call per slice.
-        let high = Quota {
-            limit: 1_000_000,
-            window_ms: 60_000,
-        };
+        let high = Quota { limit: 1_000_000, window_ms: 60_000 };
         let (admitted, calls_high) = run(high, 1, 1, 10_000);
         assert_eq!(admitted[0].len(), 10_000);
-        assert!(
-            calls_high * 1000 <= 20 * 10_000,
-            "{calls_high} calls for 10,000 requests"
-        );
+        assert!(calls_high * 1000 <= 20 * 10_000, "{calls_high} calls for 10,000 requests");
         assert!(calls > 0);
     }
 
@@ -387,16 +345,9 @@ mod tests {
     fn a_refused_lease_is_remembered_until_its_retry_time() {
         let backend = Arc::new(MemoryBackend::default());
         let l = LeasingLimiter::new(backend.clone());
-        let q = Quota {
-            limit: 2,
-            window_ms: 60_000,
-        };
+        let q = Quota { limit: 2, window_ms: 60_000 };
         let mut now = 0;
-        while futures_executor::block_on(l.admit("k", q, now))
-            .unwrap()
-            .decision
-            .allowed
-        {
+        while futures_executor::block_on(l.admit("k", q, now)).unwrap().decision.allowed {
             now += 1;
         }
         let calls = backend.calls.load(Ordering::SeqCst);
@@ -409,10 +360,7 @@ mod tests {
 
     #[test]
     fn grants_are_a_share_of_what_remains_and_hold_back_the_lease_lifetime() {
-        let q = Quota {
-            limit: 300,
-            window_ms: 60_000,
-        };
+        let q = Quota { limit: 300, window_ms: 60_000 };
         assert_eq!(lifetime(q), 5_000);
         let g = grant(None, 0, q, MAX_LEASE);
         // 300 less 5 s / 200 ms held back = 275 available, a quarter of it.
@@ -420,10 +368,7 @@ mod tests {
         assert_eq!(g.expires_at, 5_000);
         let g2 = grant(Some(g.decision.tat), 0, q, MAX_LEASE);
         assert_eq!(g2.granted, (275 - 68) / 4);
-        let single = Quota {
-            limit: 1,
-            window_ms: 60_000,
-        };
+        let single = Quota { limit: 1, window_ms: 60_000 };
         assert_eq!(lifetime(single), 0);
         let g = grant(None, 0, single, MAX_LEASE);
         assert_eq!((g.granted, g.expires_at), (1, 0), "used by the asking request only");

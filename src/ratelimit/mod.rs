@@ -26,10 +26,7 @@ pub struct Quota {
 impl Quota {
     /// Time between requests at the sustained rate (at least 1 ms).
     pub fn emission_interval_ms(self) -> i64 {
-        self.window_ms
-            .checked_div(i64::from(self.limit.max(1)))
-            .unwrap_or(1)
-            .max(1)
+        self.window_ms.checked_div(i64::from(self.limit.max(1))).unwrap_or(1).max(1)
     }
 
     /// The window as GCRA sees it: `limit` emission intervals.
@@ -69,11 +66,7 @@ impl Decision {
         let t = quota.emission_interval_ms();
         let window = quota.window();
         let ahead = tat.saturating_sub(now).max(0);
-        let remaining = if ahead >= window {
-            0
-        } else {
-            window.saturating_sub(ahead).checked_div(t).unwrap_or(0)
-        };
+        let remaining = if ahead >= window { 0 } else { window.saturating_sub(ahead).checked_div(t).unwrap_or(0) };
         Decision {
             allowed,
             remaining: u32::try_from(remaining).unwrap_or(0),
@@ -143,10 +136,7 @@ pub trait RateLimiter: Send + Sync {
 mod tests {
     use super::*;
 
-    const Q: Quota = Quota {
-        limit: 5,
-        window_ms: 60_000,
-    };
+    const Q: Quota = Quota { limit: 5, window_ms: 60_000 };
 
     /// The state after the whole quota was used at time 0.
     fn exhausted() -> Option<i64> {

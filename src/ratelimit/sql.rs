@@ -35,52 +35,32 @@ impl RateLimiter for SqlRateLimiter {
         if !consume {
             let rows = self
                 .store
-                .query(Statement::new(
-                    "SELECT tat FROM rate_limits WHERE key = ?1",
-                    vec![key.into()],
-                ))
+                .query(Statement::new("SELECT tat FROM rate_limits WHERE key = ?1", vec![key.into()]))
                 .await
                 .map_err(err)?;
             let tat = rows.first().map(|r| r.int(0)).transpose().map_err(err)?;
-            return Ok(Checked {
-                decision: gcra(tat, now, quota),
-                remote_calls: 1,
-            });
+            return Ok(Checked { decision: gcra(tat, now, quota), remote_calls: 1 });
         }
         let rows = self
             .store
-            .query(Statement::new(
-                UPSERT_SQL,
-                vec![key.into(), now.into(), t.into(), quota.window().into()],
-            ))
+            .query(Statement::new(UPSERT_SQL, vec![key.into(), now.into(), t.into(), quota.window().into()]))
             .await
             .map_err(err)?;
-        let row = rows
-            .first()
-            .ok_or_else(|| LimiterError("upsert returned no row".to_owned()))?;
+        let row = rows.first().ok_or_else(|| LimiterError("upsert returned no row".to_owned()))?;
         let decision = Decision::from_state(row.int(0).map_err(err)?, row.bool(1).map_err(err)?, now, quota);
         // Expired rows are swept now and then, by whichever request draws the short straw.
         if now % 64 == 0 {
             let _ = self
                 .store
-                .execute(Statement::new(
-                    "DELETE FROM rate_limits WHERE expires_at < ?1",
-                    vec![now.into()],
-                ))
+                .execute(Statement::new("DELETE FROM rate_limits WHERE expires_at < ?1", vec![now.into()]))
                 .await;
         }
-        Ok(Checked {
-            decision,
-            remote_calls: 1,
-        })
+        Ok(Checked { decision, remote_calls: 1 })
     }
 
     async fn refund(&self, key: &str, quota: Quota, now: i64) -> Result<u32, LimiterError> {
         self.store
-            .execute(Statement::new(
-                REFUND_SQL,
-                vec![key.into(), now.into(), quota.emission_interval_ms().into()],
-            ))
+            .execute(Statement::new(REFUND_SQL, vec![key.into(), now.into(), quota.emission_interval_ms().into()]))
             .await
             .map_err(err)?;
         Ok(1)

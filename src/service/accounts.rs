@@ -89,15 +89,7 @@ pub async fn register(
     let mut stmts = vec![q::insert_user(&id, &email, &name, &hash, now)];
     stmts.extend(session.stmts);
     match ports.store.batch(stmts).await {
-        Ok(_) => Ok((
-            User {
-                id,
-                email: email.display().to_owned(),
-                name,
-                created_at: Timestamp(now),
-            },
-            session.tokens,
-        )),
+        Ok(_) => Ok((User { id, email: email.display().to_owned(), name, created_at: Timestamp(now) }, session.tokens)),
         Err(StoreError::Conflict(_)) => Err(email_taken()),
         Err(e) => Err(e.into()),
     }
@@ -136,10 +128,7 @@ impl<'a> PasswordAttempt<'a> {
                 retry_after_secs: u64::try_from(d.retry_after_ms.saturating_add(999) / 1000).unwrap_or(1),
             });
         }
-        Ok(PasswordAttempt {
-            ports,
-            charged: Some((key, quota)),
-        })
+        Ok(PasswordAttempt { ports, charged: Some((key, quota)) })
     }
 
     /// The password was right: the attempt does not count. (Should the limiter fail now,
@@ -201,10 +190,7 @@ pub async fn refresh(ports: &Ports, presented: &str) -> Result<TokenResponse, Ap
     let old_hash = tokens::digest(presented);
     let next = tokens::generate(REFRESH_PREFIX, ports.random.as_ref()).map_err(internal)?;
     let expires = now.saturating_add(ports.settings.refresh_ttl_secs.saturating_mul(1000));
-    let results = ports
-        .store
-        .batch(q::rotate(&old_hash, &tokens::digest(&next), now, expires))
-        .await?;
+    let results = ports.store.batch(q::rotate(&old_hash, &tokens::digest(&next), now, expires)).await?;
     if let Some(row) = sql::rows(&results, 0).first() {
         let (sid, user_id) = (row.text(0)?, row.text(1)?);
         let access = ports.settings.jwt.issue(&user_id, &sid, now).map_err(internal)?;
@@ -233,10 +219,7 @@ pub async fn logout(ports: &Ports, user: &UserId, sid: &SessionId) -> Result<(),
 /// # Errors
 /// Store failures only.
 pub async fn logout_all(ports: &Ports, user: &UserId) -> Result<(), ApiError> {
-    ports
-        .store
-        .execute(q::revoke_all(user, None, "logout_all", ports.clock.now_ms(), None))
-        .await?;
+    ports.store.execute(q::revoke_all(user, None, "logout_all", ports.clock.now_ms(), None)).await?;
     Ok(())
 }
 
@@ -254,10 +237,7 @@ pub async fn me(ports: &Ports, caller: &Caller) -> Result<User, ApiError> {
 /// # Errors
 /// `Unauthenticated` when the account no longer exists.
 pub async fn rename(ports: &Ports, caller: &Caller, name: &DisplayName) -> Result<User, ApiError> {
-    let rows = ports
-        .store
-        .query(q::rename(&caller.user_id, name, ports.clock.now_ms()))
-        .await?;
+    let rows = ports.store.query(q::rename(&caller.user_id, name, ports.clock.now_ms())).await?;
     rows.first().map(q::decode_user).transpose()?.ok_or_else(account_gone)
 }
 
@@ -288,9 +268,7 @@ pub async fn change_password(
         ])
         .await?;
     if !sql::landed(&results, 0) {
-        return Err(ApiError::Conflict(
-            "the password was changed by another request; sign in again".to_owned(),
-        ));
+        return Err(ApiError::Conflict("the password was changed by another request; sign in again".to_owned()));
     }
     Ok(())
 }

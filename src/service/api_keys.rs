@@ -29,10 +29,7 @@ pub async fn create(
         created_at: Timestamp(now),
         expires_at: expires_in_days.map(|d| Timestamp(now.saturating_add(d.saturating_mul(86_400_000)))),
     };
-    let rows = ports
-        .store
-        .query(q::insert(&key, user, &tokens::digest(&secret)))
-        .await?;
+    let rows = ports.store.query(q::insert(&key, user, &tokens::digest(&secret))).await?;
     if rows.is_empty() {
         return Err(ApiError::Conflict(format!(
             "a user may hold at most {} API keys; delete one first",

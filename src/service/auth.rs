@@ -91,9 +91,7 @@ pub async fn authenticate(ports: &Ports, caches: &Caches, token: &str) -> Result
         return Ok(Authenticated {
             caller: Caller {
                 user_id: UserId::new(claims.sub),
-                credential: Credential::Session {
-                    sid: SessionId::new(claims.sid),
-                },
+                credential: Credential::Session { sid: SessionId::new(claims.sid) },
             },
             store: ports.store.clone(),
         });
@@ -131,13 +129,7 @@ pub async fn authenticate(ports: &Ports, caches: &Caches, token: &str) -> Result
             now,
             cache: caches.keys.clone(),
         }),
-        caller: Caller {
-            user_id: key.user,
-            credential: Credential::ApiKey {
-                key_id: key.id,
-                write: key.write,
-            },
-        },
+        caller: Caller { user_id: key.user, credential: Credential::ApiKey { key_id: key.id, write: key.write } },
     })
 }
 

@@ -25,11 +25,7 @@ pub enum Outcome {
     /// An earlier request with the same key and body created it: its response.
     Replay(Stored),
     /// This request ran: whether the anchor landed, the state row, the writes' results.
-    Ran {
-        landed: bool,
-        state: Option<Row>,
-        writes: Vec<StmtResult>,
-    },
+    Ran { landed: bool, state: Option<Row>, writes: Vec<StmtResult> },
 }
 
 /// Runs a creation as one batch.
@@ -56,10 +52,7 @@ pub async fn run(ports: &Ports, c: Creation<'_>) -> Result<Outcome, ApiError> {
     });
     let mut results = ports.store.batch(stmts).await?;
     if let (Some(at), Some((key, _))) = (read_at, c.idempotency) {
-        let entry = crate::sql::rows(&results, at)
-            .first()
-            .map(idempotency::decode)
-            .transpose()?;
+        let entry = crate::sql::rows(&results, at).first().map(idempotency::decode).transpose()?;
         if let Some(entry) = entry.filter(|e| e.owner != c.event.as_str()) {
             return earlier(entry, key).map(Outcome::Replay);
         }
@@ -98,9 +91,7 @@ pub async fn created(
     match run(ports, c).await? {
         Outcome::Replay(s) => Ok(Created::Replay(s)),
         Outcome::Ran { landed: true, .. } => Ok(Created::New(stored)),
-        Outcome::Ran {
-            landed: false, state, ..
-        } => {
+        Outcome::Ran { landed: false, state, .. } => {
             explain(state.as_ref())?;
             Err(internal("a creation was refused by its guard without a reason"))
         }
@@ -113,11 +104,7 @@ pub async fn created(
 /// 422 when that request had another body, 409 when it recorded nothing.
 pub fn earlier(entry: Entry, key: &Key) -> Result<Stored, ApiError> {
     if entry.request_hash != key.request_hash {
-        return Err(ApiError::field(
-            "Idempotency-Key",
-            "reused",
-            "this key was already used with a different request",
-        ));
+        return Err(ApiError::field("Idempotency-Key", "reused", "this key was already used with a different request"));
     }
     entry.stored.ok_or_else(|| {
         ApiError::Conflict("a request with this Idempotency-Key is still being processed; retry shortly".to_owned())
@@ -132,10 +119,6 @@ pub fn validate_key(key: &str) -> Result<(), ApiError> {
     if (1..=255).contains(&key.len()) && key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
         Ok(())
     } else {
-        Err(ApiError::field(
-            "Idempotency-Key",
-            "invalid",
-            "must be 1-255 visible ASCII characters",
-        ))
+        Err(ApiError::field("Idempotency-Key", "invalid", "must be 1-255 visible ASCII characters"))
     }
 }

@@ -44,37 +44,19 @@ pub async fn add(
     let event = super::new_event(ports)?;
     let me = &caller.user_id;
     let planned = |account: Option<q::Account>| {
-        account.map(|(user_id, email, name)| Member {
-            user_id,
-            email,
-            name,
-            role,
-            joined_at: Timestamp(now),
-        })
+        account.map(|(user_id, email, name)| Member { user_id, email, name, role, joined_at: Timestamp(now) })
     };
     let explain = |state: Option<&crate::store::Row>| {
         let row = state.ok_or_else(|| internal("membership state missing"))?;
         let (m, account) = q::decode_add_state(row)?;
         project::check_add(m, role, account.is_some())
     };
-    let change = q::Change {
-        project: id,
-        me,
-        now,
-        event: &event,
-    };
+    let change = q::Change { project: id, me, now, event: &event };
     let writes = q::add(&change, email, role, idempotency);
     let Some(key) = idempotency else {
-        let c = Creation {
-            event: &event,
-            state: Some(q::add_state(id, me, email)),
-            writes,
-            idempotency: None,
-        };
+        let c = Creation { event: &event, state: Some(q::add_state(id, me, email)), writes, idempotency: None };
         return match super::create::run(ports, c).await? {
-            super::create::Outcome::Ran {
-                landed: true, state, ..
-            } => {
+            super::create::Outcome::Ran { landed: true, state, .. } => {
                 let row = state.ok_or_else(|| internal("membership state missing"))?;
                 let member = planned(q::decode_add_state(&row)?.1).ok_or_else(|| internal("added nobody"))?;
                 Ok(Created::New(respond(&member)))
@@ -88,17 +70,9 @@ pub async fn add(
     };
     // The recorded response names the account: read it (and any earlier use of the key)
     // first.
-    let mut pre = ports
-        .store
-        .query_many(vec![q::add_state(id, me, email), key.read()])
-        .await?;
+    let mut pre = ports.store.query_many(vec![q::add_state(id, me, email), key.read()]).await?;
     let entry = pre.pop().unwrap_or_default();
-    if let Some(e) = entry
-        .first()
-        .map(idempotency::decode)
-        .transpose()?
-        .filter(|e| e.expires_at > now)
-    {
+    if let Some(e) = entry.first().map(idempotency::decode).transpose()?.filter(|e| e.expires_at > now) {
         return earlier(e, key).map(Created::Replay);
     }
     let state = pre.pop().unwrap_or_default();
@@ -106,12 +80,8 @@ pub async fn add(
     explain(Some(row))?;
     let member = planned(q::decode_add_state(row)?.1).ok_or_else(|| internal("added nobody"))?;
     let stored = respond(&member);
-    let c = Creation {
-        event: &event,
-        state: Some(q::add_state(id, me, email)),
-        writes,
-        idempotency: Some((key, &stored)),
-    };
+    let c =
+        Creation { event: &event, state: Some(q::add_state(id, me, email)), writes, idempotency: Some((key, &stored)) };
     created(ports, c, stored.clone(), explain).await
 }
 
@@ -125,18 +95,11 @@ async fn change_member(
     writes: impl FnOnce(&q::Change<'_>) -> Vec<crate::store::Statement>,
 ) -> Result<(project::Membership, Option<Member>, bool), ApiError> {
     let event = super::new_event(ports)?;
-    let change = q::Change {
-        project: id,
-        me: &caller.user_id,
-        now: ports.clock.now_ms(),
-        event: &event,
-    };
+    let change = q::Change { project: id, me: &caller.user_id, now: ports.clock.now_ms(), event: &event };
     let mut stmts = vec![q::state(id, &caller.user_id, target)];
     stmts.extend(writes(&change));
     let results = ports.store.batch(stmts).await?;
-    let row = sql::rows(&results, 0)
-        .first()
-        .ok_or_else(|| internal("membership state missing"))?;
+    let row = sql::rows(&results, 0).first().ok_or_else(|| internal("membership state missing"))?;
     let (m, member) = q::decode_state(row)?;
     // Both writes put their guarded row statement right after the anchor.
     Ok((m, member, sql::landed(&results, 2)))

@@ -18,10 +18,7 @@ use crate::sql::{self, events, projects as q};
 /// 404 when it does not exist or the caller is not a member.
 pub async fn get(ports: &Ports, caller: &Caller, id: &ProjectId) -> Result<Project, ApiError> {
     let rows = ports.store.query(q::get(id, &caller.user_id)).await?;
-    rows.first()
-        .map(q::decode)
-        .transpose()?
-        .ok_or_else(project::project_not_found)
+    rows.first().map(q::decode).transpose()?.ok_or_else(project::project_not_found)
 }
 
 /// One page of the caller's projects, newest first, and whether more follow.
@@ -36,10 +33,7 @@ pub async fn list(
     after: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<Project>, bool), ApiError> {
-    let rows = ports
-        .store
-        .query(q::list(&caller.user_id, search, archived, after, limit))
-        .await?;
+    let rows = ports.store.query(q::list(&caller.user_id, search, archived, after, limit)).await?;
     sql::page(&rows, limit, q::decode)
 }
 
@@ -93,16 +87,9 @@ pub async fn update(
     let mut stmts = vec![q::get(id, &caller.user_id)];
     stmts.extend(q::update(id, &caller.user_id, &patch, &expect, now, &event));
     let results = ports.store.batch(stmts).await?;
-    let current = sql::rows(&results, 0)
-        .first()
-        .map(q::decode)
-        .transpose()?
-        .ok_or_else(project::project_not_found)?;
+    let current = sql::rows(&results, 0).first().map(q::decode).transpose()?.ok_or_else(project::project_not_found)?;
     if let Some(row) = sql::rows(&results, q::UPDATE_INDEX.saturating_add(1)).first() {
-        return Ok(Project {
-            role: current.role,
-            ..q::decode(row)?
-        });
+        return Ok(Project { role: current.role, ..q::decode(row)? });
     }
     project::explain_update(&current, &patch, &expect)?;
     Ok(current)

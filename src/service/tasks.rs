@@ -140,10 +140,7 @@ pub async fn list(
     let stmt = task_list::statement(&caller.user_id, scope, filters, sort, after, limit);
     let rows = match scope {
         Scope::Project(project) => {
-            let mut all = ports
-                .store
-                .query_many(vec![sql::projects::role(project, &caller.user_id), stmt])
-                .await?;
+            let mut all = ports.store.query_many(vec![sql::projects::role(project, &caller.user_id), stmt]).await?;
             let rows = all.pop().unwrap_or_default();
             if sql::projects::decode_role(&all.pop().unwrap_or_default())?.is_none() {
                 return Err(project_not_found());

@@ -39,14 +39,7 @@ pub fn open_session(
             "INSERT INTO sessions (id, user_id, refresh_hash, generation, created_at, refreshed_at, expires_at) \
              SELECT ?1, ?2, ?3, 1, ?4, ?4, ?5 \
              WHERE ?6 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_hash = ?6) RETURNING 1",
-            vec![
-                sid.into(),
-                user.into(),
-                refresh_hash.into(),
-                now.into(),
-                expires_at.into(),
-                verified_hash.into(),
-            ],
+            vec![sid.into(), user.into(), refresh_hash.into(), now.into(), expires_at.into(), verified_hash.into()],
         ),
         Statement::new(
             "INSERT INTO refresh_tokens (token_hash, session_id, generation, created_at) \
@@ -58,10 +51,7 @@ pub fn open_session(
 
 /// The account and password hash a login checks: `?1` normalized email.
 pub fn find_login(email_normalized: &str) -> Statement {
-    Statement::new(
-        "SELECT id, password_hash FROM users WHERE email_normalized = ?1",
-        vec![email_normalized.into()],
-    )
+    Statement::new("SELECT id, password_hash FROM users WHERE email_normalized = ?1", vec![email_normalized.into()])
 }
 
 /// The password hash of an account.
@@ -98,10 +88,7 @@ pub fn rotate(old_hash: &str, new_hash: &str, now: i64, expires_at: i64) -> Vec<
 
 /// The session that once issued a refresh token (to recognise a reuse).
 pub fn issuer_of(token_hash: &str) -> Statement {
-    Statement::new(
-        "SELECT session_id FROM refresh_tokens WHERE token_hash = ?1",
-        vec![token_hash.into()],
-    )
+    Statement::new("SELECT session_id FROM refresh_tokens WHERE token_hash = ?1", vec![token_hash.into()])
 }
 
 /// Revokes one session (any user's: used on a detected reuse).
@@ -133,13 +120,7 @@ pub fn revoke_all(
         "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2 \
          WHERE user_id = ?3 AND (?4 IS NULL OR id != ?4) AND revoked_at IS NULL \
          AND (?5 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?3 AND password_hash = ?5))",
-        vec![
-            now.into(),
-            reason.into(),
-            user.into(),
-            keep.into(),
-            if_password_hash.into(),
-        ],
+        vec![now.into(), reason.into(), user.into(), keep.into(), if_password_hash.into()],
     )
 }
 
@@ -154,10 +135,7 @@ pub fn set_password(user: &UserId, new_hash: &str, verified_hash: &str, now: i64
 const USER_COLUMNS: &str = "id, email, name, created_at";
 
 pub fn get_user(id: &UserId) -> Statement {
-    Statement::new(
-        format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
-        vec![id.into()],
-    )
+    Statement::new(format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), vec![id.into()])
 }
 
 pub fn rename(id: &UserId, name: &DisplayName, now: i64) -> Statement {

@@ -34,10 +34,7 @@ pub const LIST_SQL: &str = "SELECT id, name, scopes, prefix, created_at, expires
      WHERE user_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3";
 
 pub fn list(user: &UserId, after: Option<&str>, limit: usize) -> Statement {
-    Statement::new(
-        LIST_SQL,
-        vec![user.into(), after.map(str::to_owned).into(), super::fetch_limit(limit)],
-    )
+    Statement::new(LIST_SQL, vec![user.into(), after.map(str::to_owned).into(), super::fetch_limit(limit)])
 }
 
 /// # Errors
@@ -54,10 +51,7 @@ pub fn decode(r: &Row) -> Result<ApiKey, ApiError> {
 }
 
 pub fn delete(key: &ApiKeyId, user: &UserId) -> Statement {
-    Statement::new(
-        "DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2",
-        vec![key.into(), user.into()],
-    )
+    Statement::new("DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2", vec![key.into(), user.into()])
 }
 
 /// Every key of the user (after a password change or `logout-all`).

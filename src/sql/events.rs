@@ -43,13 +43,7 @@ impl<'a> Source<'a> {
     /// The event's `project`, `subject` and `data` expressions over the rows of `from`,
     /// written only where `guard` holds.
     pub fn new(project: &'a str, subject: &'a str, data: &'a str, from: &'a str, guard: &'a str) -> Self {
-        Self {
-            project,
-            subject,
-            data,
-            from,
-            guard,
-        }
+        Self { project, subject, data, from, guard }
     }
 }
 
@@ -93,10 +87,7 @@ pub fn list_sql() -> String {
 }
 
 pub fn list(project: &ProjectId, before_seq: Option<i64>, limit: usize) -> Statement {
-    Statement::new(
-        list_sql(),
-        vec![project.into(), before_seq.into(), super::fetch_limit(limit)],
-    )
+    Statement::new(list_sql(), vec![project.into(), before_seq.into(), super::fetch_limit(limit)])
 }
 
 /// # Errors

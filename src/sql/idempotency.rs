@@ -122,10 +122,5 @@ pub fn decode(r: &Row) -> Result<Entry, StoreError> {
             body: r.text(4)?,
         })
     });
-    Ok(Entry {
-        request_hash: r.text(0)?,
-        owner: r.text(1)?,
-        expires_at: r.int(5)?,
-        stored: stored.transpose()?,
-    })
+    Ok(Entry { request_hash: r.text(0)?, owner: r.text(1)?, expires_at: r.int(5)?, stored: stored.transpose()? })
 }

@@ -42,14 +42,7 @@ pub fn list_sql() -> String {
 }
 
 pub fn list(project: &ProjectId, after: Option<&str>, limit: usize) -> Statement {
-    Statement::new(
-        list_sql(),
-        vec![
-            project.into(),
-            after.map(str::to_owned).into(),
-            super::fetch_limit(limit),
-        ],
-    )
+    Statement::new(list_sql(), vec![project.into(), after.map(str::to_owned).into(), super::fetch_limit(limit)])
 }
 
 const ADMINS: &str = "('admin', 'owner')";
@@ -166,9 +159,7 @@ pub fn add(c: &Change<'_>, email: &Email, role: Role, idem: Option<&Key>) -> Vec
     let email_p = p.add(email.normalized());
     let role_p = p.add(role.as_str());
     let data = format!("json_object('role', {role_p})");
-    let held = idem
-        .map(|k| format!(" AND {}", k.held(&mut p, c.event)))
-        .unwrap_or_default();
+    let held = idem.map(|k| format!(" AND {}", k.held(&mut p, c.event))).unwrap_or_default();
     let guard = format!(
         "u.email_normalized = {email_p} \
          AND EXISTS (SELECT 1 FROM members WHERE project_id = {pid} AND user_id = {me_p} AND role IN {ADMINS} \
@@ -176,12 +167,7 @@ pub fn add(c: &Change<'_>, email: &Email, role: Role, idem: Option<&Key>) -> Vec
          AND NOT EXISTS (SELECT 1 FROM members WHERE project_id = {pid} AND user_id = u.id){held}"
     );
     let anchor = c.anchor(p, "member.added", &pid, ("u.id", &data, "FROM users u", &guard));
-    let params = vec![
-        c.project.into(),
-        role.as_str().into(),
-        c.now.into(),
-        email.normalized().into(),
-    ];
+    let params = vec![c.project.into(), role.as_str().into(), c.now.into(), email.normalized().into()];
     let insert = "INSERT INTO members (project_id, user_id, role, joined_at) SELECT ?1, u.id, ?2, ?3 FROM users u \
                   WHERE u.email_normalized = ?4";
     let mut row = c.then(insert, params);
@@ -205,10 +191,7 @@ pub fn change_role(c: &Change<'_>, target: &UserId, role: Role) -> Vec<Statement
     );
     let anchor = c.anchor(p, "member.role_changed", &pid, ("t.user_id", &data, &from, &guard));
     let params = vec![c.project.into(), target.into(), role.as_str().into()];
-    let mut row = c.then(
-        "UPDATE members SET role = ?3 WHERE project_id = ?1 AND user_id = ?2",
-        params,
-    );
+    let mut row = c.then("UPDATE members SET role = ?3 WHERE project_id = ?1 AND user_id = ?2", params);
     row.sql = format!("{} RETURNING 1", row.sql).into();
     vec![anchor, row]
 }
@@ -231,10 +214,8 @@ pub fn remove(c: &Change<'_>, target: &UserId, leaving: bool) -> Vec<Statement> 
         more_than_one_owner(&pid)
     );
     let anchor = c.anchor(p, "member.removed", &pid, ("t.user_id", &data, &from, &guard));
-    let mut row = c.then(
-        "DELETE FROM members WHERE project_id = ?1 AND user_id = ?2",
-        vec![c.project.into(), target.into()],
-    );
+    let mut row =
+        c.then("DELETE FROM members WHERE project_id = ?1 AND user_id = ?2", vec![c.project.into(), target.into()]);
     row.sql = format!("{} RETURNING 1", row.sql).into();
     let unassign = c.then(
         "UPDATE tasks SET assignee_id = NULL, updated_at = ?3, version = version + 1 \

@@ -47,10 +47,7 @@ pub fn get(project: &ProjectId, me: &UserId) -> Statement {
 
 /// The caller's role in a project, if a member: `?1` project, `?2` me.
 pub fn role(project: &ProjectId, me: &UserId) -> Statement {
-    Statement::new(
-        "SELECT role FROM members WHERE project_id = ?1 AND user_id = ?2",
-        vec![project.into(), me.into()],
-    )
+    Statement::new("SELECT role FROM members WHERE project_id = ?1 AND user_id = ?2", vec![project.into(), me.into()])
 }
 
 /// The role in the first row of a [`role`] query.
@@ -58,11 +55,7 @@ pub fn role(project: &ProjectId, me: &UserId) -> Statement {
 /// # Errors
 /// A row of another shape.
 pub fn decode_role(rows: &[Row]) -> Result<Option<Role>, ApiError> {
-    Ok(rows
-        .first()
-        .map(|r| r.text(0))
-        .transpose()?
-        .and_then(|r| Role::parse_db(&r)))
+    Ok(rows.first().map(|r| r.text(0)).transpose()?.and_then(|r| Role::parse_db(&r)))
 }
 
 /// The caller's projects after a key-set position (`?1` user, `?2` after id, `?3`
@@ -121,12 +114,7 @@ pub fn create(project: &Project, owner: &UserId, event: &EventId, idem: Option<&
                 "INSERT INTO members (project_id, user_id, role, joined_at) SELECT ?1, ?2, 'owner', ?3 WHERE {}",
                 super::events::written("?4")
             ),
-            vec![
-                (&project.id).into(),
-                owner.into(),
-                project.created_at.ms().into(),
-                event.into(),
-            ],
+            vec![(&project.id).into(), owner.into(), project.created_at.ms().into(), event.into()],
         ),
     ]
 }
@@ -153,9 +141,7 @@ pub fn update(
     let mut changed = Vec::new();
     let mut field = |name: &str, old: &str, old_json: String, new: String, new_json: String| {
         pairs.push(format!("'{name}', json_object('from', {old_json}, 'to', {new_json})"));
-        removals.push(format!(
-            "CASE WHEN {old} IS NOT {new} THEN '$.unchanged' ELSE '$.{name}' END"
-        ));
+        removals.push(format!("CASE WHEN {old} IS NOT {new} THEN '$.unchanged' ELSE '$.{name}' END"));
         changed.push(format!("{old} IS NOT {new}"));
     };
     if let Some(a) = patch.archived {
@@ -179,17 +165,9 @@ pub fn update(
     let data = if pairs.is_empty() {
         "'{}'".to_owned()
     } else {
-        format!(
-            "json_remove(json_object({}), {})",
-            pairs.join(", "),
-            removals.join(", ")
-        )
+        format!("json_remove(json_object({}), {})", pairs.join(", "), removals.join(", "))
     };
-    let changed = if changed.is_empty() {
-        "0".to_owned()
-    } else {
-        changed.join(" OR ")
-    };
+    let changed = if changed.is_empty() { "0".to_owned() } else { changed.join(" OR ") };
     let guard = format!(
         "p.id = {id} AND m.role IN {} AND {etag} AND ({changed})",
         constants(Role::Admin.and_above().map(Role::as_str))
@@ -203,10 +181,7 @@ pub fn update(
         sets.push(format!("name = {}", p.add(n.as_str())));
     }
     if let Some(d) = &patch.description {
-        sets.push(format!(
-            "description = {}",
-            p.add(d.as_ref().map(ProjectDescription::as_str))
-        ));
+        sets.push(format!("description = {}", p.add(d.as_ref().map(ProjectDescription::as_str))));
     }
     if let Some(a) = patch.archived {
         sets.push(format!("archived = {}", p.add(i64::from(a))));

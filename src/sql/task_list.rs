@@ -26,10 +26,7 @@ pub struct Sort {
 }
 
 impl Sort {
-    pub const DEFAULT: Sort = Sort {
-        key: SortKey::CreatedAt,
-        descending: true,
-    };
+    pub const DEFAULT: Sort = Sort { key: SortKey::CreatedAt, descending: true };
 
     /// # Errors
     /// A field error on `sort`.
@@ -189,9 +186,7 @@ pub fn statement(
     }
     if let Some(q) = &filters.q {
         let v = params.add(super::search_term(q));
-        wheres.push(format!(
-            "(instr(lower(t.title), {v}) > 0 OR instr(lower(t.description), {v}) > 0)"
-        ));
+        wheres.push(format!("(instr(lower(t.title), {v}) > 0 OR instr(lower(t.description), {v}) > 0)"));
     }
     let col = sort.column();
     let (cmp, dir) = if sort.descending { ("<", "DESC") } else { (">", "ASC") };
@@ -204,11 +199,7 @@ pub fn statement(
             (Json::Null, true, true) => format!("({col} IS NULL AND t.id < {id})"),
             (key, _, _) => {
                 let k = params.add(json_to_value(key));
-                let tail = if nullable && sort.descending {
-                    format!(" OR {col} IS NULL")
-                } else {
-                    String::new()
-                };
+                let tail = if nullable && sort.descending { format!(" OR {col} IS NULL") } else { String::new() };
                 format!("({col} {cmp} {k} OR ({col} = {k} AND t.id {cmp} {id}){tail})")
             }
         };
@@ -243,9 +234,6 @@ fn json_to_value(v: &Json) -> Value {
 /// A row of another shape.
 pub fn decode_page(rows: &[Row], sort: Sort, limit: usize) -> Result<(Vec<Task>, Option<After>), ApiError> {
     let (items, more) = super::page(rows, limit, super::tasks::decode)?;
-    let after = items.last().filter(|_| more).map(|t| After {
-        key: sort.key_of(t),
-        id: t.id.as_str().to_owned(),
-    });
+    let after = items.last().filter(|_| more).map(|t| After { key: sort.key_of(t), id: t.id.as_str().to_owned() });
     Ok((items, after))
 }

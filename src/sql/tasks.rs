@@ -104,9 +104,7 @@ pub fn create(task: &Task, event: &EventId, idem: Option<&Key>) -> Vec<Statement
         json!({"title": task.title, "status": task.status, "priority": task.priority, "assignee_id": task.assignee_id})
             .to_string(),
     );
-    let held = idem
-        .map(|k| format!(" AND {}", k.held(&mut p, event)))
-        .unwrap_or_default();
+    let held = idem.map(|k| format!(" AND {}", k.held(&mut p, event))).unwrap_or_default();
     let guard = format!(
         "p.id = {project} AND p.archived = 0 AND m.role IN {} \
          AND ({assignee} IS NULL OR EXISTS (SELECT 1 FROM members a WHERE a.project_id = p.id AND a.user_id = {assignee})){held}",
@@ -142,12 +140,7 @@ pub fn create(task: &Task, event: &EventId, idem: Option<&Key>) -> Vec<Statement
         stmts.push(Statement::new(
             "INSERT INTO task_labels (project_id, label, task_id) SELECT ?1, value, ?2 FROM json_each(?3) \
              WHERE EXISTS (SELECT 1 FROM events WHERE id = ?4)",
-            vec![
-                (&task.project_id).into(),
-                (&task.id).into(),
-                task.labels.to_json().into(),
-                event.into(),
-            ],
+            vec![(&task.project_id).into(), (&task.id).into(), task.labels.to_json().into(), event.into()],
         ));
     }
     stmts
@@ -188,10 +181,9 @@ fn update_rules(p: &mut Params, u: &Update<'_>) -> (String, String) {
         None => "1".to_owned(),
     };
     let assignee = match &u.patch.assignee_id {
-        Some(Some(a)) => format!(
-            "EXISTS (SELECT 1 FROM members a WHERE a.project_id = t.project_id AND a.user_id = {})",
-            p.add(a)
-        ),
+        Some(Some(a)) => {
+            format!("EXISTS (SELECT 1 FROM members a WHERE a.project_id = t.project_id AND a.user_id = {})", p.add(a))
+        }
         _ => "1".to_owned(),
     };
     let guard = format!(
@@ -251,22 +243,13 @@ pub fn update(u: &Update<'_>) -> (Vec<Statement>, usize) {
         let mut changed = Vec::new();
         for (name, value, old, is_json) in patched_fields(u.patch) {
             let v = p.add(value);
-            let (old_json, new_json) = if is_json {
-                (format!("json({old})"), format!("json({v})"))
-            } else {
-                (old.to_owned(), v.clone())
-            };
+            let (old_json, new_json) =
+                if is_json { (format!("json({old})"), format!("json({v})")) } else { (old.to_owned(), v.clone()) };
             pairs.push(format!("'{name}', json_object('from', {old_json}, 'to', {new_json})"));
-            removals.push(format!(
-                "CASE WHEN {old} IS NOT {v} THEN '$.unchanged' ELSE '$.{name}' END"
-            ));
+            removals.push(format!("CASE WHEN {old} IS NOT {v} THEN '$.unchanged' ELSE '$.{name}' END"));
             changed.push(format!("{old} IS NOT {v}"));
         }
-        let data = format!(
-            "json_remove(json_object({}), {})",
-            pairs.join(", "),
-            removals.join(", ")
-        );
+        let data = format!("json_remove(json_object({}), {})", pairs.join(", "), removals.join(", "));
         let guard = format!("{guard} AND ({})", changed.join(" OR "));
         stmts.push(
             NewEvent::new(u.change_event, "task.updated", u.me, u.now)
@@ -276,10 +259,8 @@ pub fn update(u: &Update<'_>) -> (Vec<Statement>, usize) {
     // The row.
     let update_index = stmts.len();
     let mut p = Params::default();
-    let mut sets: Vec<String> = patched_fields(u.patch)
-        .into_iter()
-        .map(|(name, value, _, _)| format!("{name} = {}", p.add(value)))
-        .collect();
+    let mut sets: Vec<String> =
+        patched_fields(u.patch).into_iter().map(|(name, value, _, _)| format!("{name} = {}", p.add(value))).collect();
     if let Some(pr) = u.patch.priority {
         sets.push(format!("priority_rank = {}", p.add(pr.rank())));
     }
@@ -287,12 +268,12 @@ pub fn update(u: &Update<'_>) -> (Vec<Statement>, usize) {
     if let Some(to) = u.patch.status {
         let to_p = p.add(to.as_str());
         match to {
-            Status::Done => sets.push(format!(
-                "completed_at = CASE WHEN status = {to_p} THEN completed_at ELSE {now} END"
-            )),
-            Status::Todo => sets.push(format!(
-                "completed_at = CASE WHEN status = {to_p} THEN completed_at ELSE NULL END"
-            )),
+            Status::Done => {
+                sets.push(format!("completed_at = CASE WHEN status = {to_p} THEN completed_at ELSE {now} END"))
+            }
+            Status::Todo => {
+                sets.push(format!("completed_at = CASE WHEN status = {to_p} THEN completed_at ELSE NULL END"))
+            }
             _ => {}
         }
         sets.push(format!("status = {to_p}"));
@@ -319,12 +300,7 @@ pub fn update(u: &Update<'_>) -> (Vec<Statement>, usize) {
                 "INSERT INTO task_labels (project_id, label, task_id) SELECT t.project_id, j.value, t.id \
                  FROM tasks t, json_each(?4) j WHERE t.id = ?1 AND {anchored}"
             ),
-            vec![
-                u.task.into(),
-                u.status_event.into(),
-                u.change_event.into(),
-                labels.to_json().into(),
-            ],
+            vec![u.task.into(), u.status_event.into(), u.change_event.into(), labels.to_json().into()],
         ));
     }
     (stmts, update_index)

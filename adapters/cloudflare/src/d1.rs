@@ -21,10 +21,7 @@ pub struct D1Store {
 
 impl D1Store {
     pub fn new(db: D1Database) -> Self {
-        Self {
-            db: SendWrapper::new(db),
-            session: None,
-        }
+        Self { db: SendWrapper::new(db), session: None }
     }
 
     fn prepare(&self, stmt: &Statement) -> Result<D1PreparedStatement, StoreError> {
@@ -75,20 +72,11 @@ fn from_js(v: &JsValue) -> Value {
 }
 
 fn row_from_array(row: &JsValue) -> Row {
-    Row(row
-        .dyn_ref::<Array>()
-        .map(|a| a.iter().map(|v| from_js(&v)).collect())
-        .unwrap_or_default())
+    Row(row.dyn_ref::<Array>().map(|a| a.iter().map(|v| from_js(&v)).collect()).unwrap_or_default())
 }
 
 fn changes(result: &worker::D1Result) -> u64 {
-    result
-        .meta()
-        .ok()
-        .flatten()
-        .and_then(|m| m.changes)
-        .and_then(|c| u64::try_from(c).ok())
-        .unwrap_or(0)
+    result.meta().ok().flatten().and_then(|m| m.changes).and_then(|c| u64::try_from(c).ok()).unwrap_or(0)
 }
 
 #[async_trait]
@@ -124,10 +112,7 @@ impl Store for D1Store {
                 if let Some(e) = r.error() {
                     return Err(StoreError::from_sqlite_message(&e));
                 }
-                out.push(StmtResult {
-                    rows: batch_rows(r)?,
-                    changes: changes(r),
-                });
+                out.push(StmtResult { rows: batch_rows(r)?, changes: changes(r) });
             }
             Ok(out)
         })

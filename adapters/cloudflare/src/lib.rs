@@ -59,16 +59,12 @@ impl Logger for ConsoleLogger {
 
 fn build_app(env: &Env) -> Result<Router, String> {
     let settings = Settings::from_lookup(|k| {
-        env.var(k)
-            .map(|v| v.to_string())
-            .or_else(|_| env.secret(k).map(|v| v.to_string()))
-            .ok()
+        env.var(k).map(|v| v.to_string()).or_else(|_| env.secret(k).map(|v| v.to_string())).ok()
     })
     .map_err(|e| e.to_string())?;
     let db = env.d1("DB").map_err(|e| format!("D1 binding `DB`: {e}"))?;
-    let limiter = env
-        .durable_object("RATE_LIMITER")
-        .map_err(|e| format!("Durable Object binding `RATE_LIMITER`: {e}"))?;
+    let limiter =
+        env.durable_object("RATE_LIMITER").map_err(|e| format!("Durable Object binding `RATE_LIMITER`: {e}"))?;
     let logger: Arc<dyn Logger> = Arc::new(ConsoleLogger);
     let clock: Arc<dyn Clock> = Arc::new(WorkerClock);
     // Logs a panic with its request id, then hands over to the runtime's hook, which
@@ -77,9 +73,7 @@ fn build_app(env: &Env) -> Result<Router, String> {
     taskapi::faults::install_panic_hook(logger.clone(), clock.clone());
     let ports = Ports {
         store: Arc::new(d1::D1Store::new(db)),
-        limiter: Arc::new(taskapi::ratelimit::LeasingLimiter::new(limiter::DoBackend::new(
-            limiter,
-        ))),
+        limiter: Arc::new(taskapi::ratelimit::LeasingLimiter::new(limiter::DoBackend::new(limiter))),
         clock,
         random: Arc::new(WebCryptoRandom),
         logger,
@@ -102,11 +96,7 @@ fn app(env: &Env) -> Result<Router, String> {
 #[event(fetch)]
 async fn fetch(mut req: HttpRequest, env: Env, _ctx: Context) -> worker::Result<http::Response<axum::body::Body>> {
     // Cloudflare's edge sets CF-Connecting-IP to the client address (clients cannot forge it).
-    let peer = req
-        .headers()
-        .get("cf-connecting-ip")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let peer = req.headers().get("cf-connecting-ip").and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Some(ip) = peer {
         req.extensions_mut().insert(taskapi::http::limits::PlatformClientIp(ip));
     }

@@ -29,9 +29,7 @@ pub struct DoBackend {
 
 impl DoBackend {
     pub fn new(ns: ObjectNamespace) -> Self {
-        Self {
-            ns: SendWrapper::new(ns),
-        }
+        Self { ns: SendWrapper::new(ns) }
     }
 
     async fn call<T: serde::de::DeserializeOwned>(
@@ -42,8 +40,7 @@ impl DoBackend {
         let run = async {
             let stub = self.ns.id_from_name(key)?.get_stub()?;
             let mut init = RequestInit::new();
-            init.with_method(Method::Post)
-                .with_body(Some(serde_json::to_string(call)?.into()));
+            init.with_method(Method::Post).with_body(Some(serde_json::to_string(call)?.into()));
             let req = Request::new_with_init("https://rate-limiter/call", &init)?;
             let mut res = stub.fetch_with_request(req).await?;
             res.json::<T>().await
@@ -69,9 +66,7 @@ impl LeaseBackend for DoBackend {
     }
 
     async fn refund(&self, key: &str, quota: Quota, now_ms: i64) -> std::result::Result<(), LimiterError> {
-        self.call::<serde_json::Value>(key, &Call::Refund { quota, now_ms })
-            .await
-            .map(|_| ())
+        self.call::<serde_json::Value>(key, &Call::Refund { quota, now_ms }).await.map(|_| ())
     }
 }
 

@@ -27,18 +27,10 @@ fn ops(c: &mut Criterion) {
     let s = settings();
     let now = 1_795_255_200_000;
     let token = s.jwt.issue("user", "session", now).unwrap();
-    c.bench_function("jwt sign (EdDSA)", |b| {
-        b.iter(|| black_box(s.jwt.issue("user", "session", now).unwrap()))
-    });
+    c.bench_function("jwt sign (EdDSA)", |b| b.iter(|| black_box(s.jwt.issue("user", "session", now).unwrap())));
     // A copy of the configuration starts with an empty cache of checked tokens.
     c.bench_function("jwt verify (EdDSA), a token not seen before", |b| {
-        b.iter(|| {
-            black_box(
-                s.jwt
-                    .verify(&taskapi::auth::jwt::VerifiedTokens::default(), &token, now)
-                    .unwrap(),
-            )
-        })
+        b.iter(|| black_box(s.jwt.verify(&taskapi::auth::jwt::VerifiedTokens::default(), &token, now).unwrap()))
     });
     c.bench_function("jwt verify, a token this instance already checked", |b| {
         let seen = taskapi::auth::jwt::VerifiedTokens::default();
@@ -52,13 +44,7 @@ fn ops(c: &mut Criterion) {
         b.iter(|| black_box(password::hash("correct horse battery staple", HashParams::OWASP, &OsRandom).unwrap()))
     });
     slow.bench_function("password verify", |b| {
-        b.iter(|| {
-            black_box(password::verify(
-                "correct horse battery staple",
-                &hash,
-                HashParams::OWASP,
-            ))
-        })
+        b.iter(|| black_box(password::verify("correct horse battery staple", &hash, HashParams::OWASP)))
     });
     slow.finish();
 
@@ -67,46 +53,25 @@ fn ops(c: &mut Criterion) {
     impl taskapi::Logger for Discard {
         fn write(&self, _: taskapi::ports::Level, _: &str) {}
     }
-    let app = taskapi::app(ports(
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        settings(),
-        Arc::new(Discard),
-    ));
+    let app = taskapi::app(ports(Arc::new(SqliteStore::in_memory().unwrap()), settings(), Arc::new(Discard)));
     let send = |req: Request<Body>| futures_executor::block_on(app.clone().oneshot(req)).unwrap();
     let body = r#"{"email":"bench@example.test","password":"correct horse battery staple","name":"B"}"#;
     let res = send(
-        Request::post("/v1/auth/register")
-            .header("content-type", "application/json")
-            .body(Body::from(body))
-            .unwrap(),
+        Request::post("/v1/auth/register").header("content-type", "application/json").body(Body::from(body)).unwrap(),
     );
-    let bytes = futures_executor::block_on(http_body_util::BodyExt::collect(res.into_body()))
-        .unwrap()
-        .to_bytes();
-    let access = serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        send(Request::get("/v1/health").body(Body::empty()).unwrap()).status(),
-        200
-    );
+    let bytes = futures_executor::block_on(http_body_util::BodyExt::collect(res.into_body())).unwrap().to_bytes();
+    let access =
+        serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(send(Request::get("/v1/health").body(Body::empty()).unwrap()).status(), 200);
     c.bench_function("router: GET /v1/health (in-memory SQLite)", |b| {
         b.iter(|| black_box(send(Request::get("/v1/health").body(Body::empty()).unwrap()).status()))
     });
-    let me = || {
-        Request::get("/v1/me")
-            .header("authorization", format!("Bearer {access}"))
-            .body(Body::empty())
-            .unwrap()
-    };
+    let me = || Request::get("/v1/me").header("authorization", format!("Bearer {access}")).body(Body::empty()).unwrap();
     assert_eq!(send(me()).status(), 200);
     c.bench_function("router: GET /v1/me, token verified (in-memory SQLite)", |b| {
         b.iter(|| {
-            let req = Request::get("/v1/me")
-                .header("authorization", format!("Bearer {access}"))
-                .body(Body::empty())
-                .unwrap();
+            let req =
+                Request::get("/v1/me").header("authorization", format!("Bearer {access}")).body(Body::empty()).unwrap();
             black_box(send(req).status())
         })
     });

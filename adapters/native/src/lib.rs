@@ -89,10 +89,7 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut guard = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Unavailable("connection mutex poisoned".into()))?;
+        let mut guard = self.conn.lock().map_err(|_| StoreError::Unavailable("connection mutex poisoned".into()))?;
         f(&mut guard)
     }
 }
@@ -170,26 +167,18 @@ pub fn app(ports: Ports) -> axum::Router {
     taskapi::app(ports)
         // A panic (which the hook has logged with its request id) becomes a 500 problem;
         // the server and its other connections carry on.
-        .layer(axum::middleware::from_fn(
-            |req: axum::extract::Request, next: axum::middleware::Next| async move {
-                use futures_util::FutureExt;
-                match std::panic::AssertUnwindSafe(next.run(req)).catch_unwind().await {
-                    Ok(res) => res,
-                    Err(_) => taskapi::http::panic_response(),
-                }
-            },
-        ))
-        .layer(axum::middleware::map_request(
-            |mut req: axum::extract::Request| async move {
-                let peer = req
-                    .extensions()
-                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                    .map(|c| c.0.ip());
-                if let Some(ip) = peer {
-                    req.extensions_mut()
-                        .insert(taskapi::http::limits::PlatformClientIp(ip.to_string()));
-                }
-                req
-            },
-        ))
+        .layer(axum::middleware::from_fn(|req: axum::extract::Request, next: axum::middleware::Next| async move {
+            use futures_util::FutureExt;
+            match std::panic::AssertUnwindSafe(next.run(req)).catch_unwind().await {
+                Ok(res) => res,
+                Err(_) => taskapi::http::panic_response(),
+            }
+        }))
+        .layer(axum::middleware::map_request(|mut req: axum::extract::Request| async move {
+            let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+            if let Some(ip) = peer {
+                req.extensions_mut().insert(taskapi::http::limits::PlatformClientIp(ip.to_string()));
+            }
+            req
+        }))
 }

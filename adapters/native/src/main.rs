@@ -10,17 +10,13 @@ use taskapi::Settings;
 use taskapi_native::{ports, SqliteStore, StdoutLogger};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i.saturating_add(1)).cloned())
+    args.iter().position(|a| a == name).and_then(|i| args.get(i.saturating_add(1)).cloned())
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let listen: SocketAddr = arg(&args, "--listen")
-        .unwrap_or_else(|| "127.0.0.1:8788".into())
-        .parse()?;
+    let listen: SocketAddr = arg(&args, "--listen").unwrap_or_else(|| "127.0.0.1:8788".into()).parse()?;
     let settings = Settings::from_lookup(|k| std::env::var(k).ok())?;
     let store = match arg(&args, "--db") {
         Some(path) => SqliteStore::open(&PathBuf::from(path))?,

@@ -14,15 +14,11 @@ impl SpinStore {
     /// Opens the `default` database; a failure is kept and reported by every call,
     /// so `/v1/health` can answer 503 instead of the component failing.
     pub async fn open_default() -> Self {
-        Self {
-            conn: Connection::open_default().await.map_err(|e| format!("{e:?}")),
-        }
+        Self { conn: Connection::open_default().await.map_err(|e| format!("{e:?}")) }
     }
 
     fn conn(&self) -> Result<&Connection, StoreError> {
-        self.conn
-            .as_ref()
-            .map_err(|e| StoreError::Unavailable(format!("sqlite open: {e}")))
+        self.conn.as_ref().map_err(|e| StoreError::Unavailable(format!("sqlite open: {e}")))
     }
 
     async fn run(&self, stmt: Statement) -> Result<StmtResult, StoreError> {
@@ -30,10 +26,7 @@ impl SpinStore {
         let params: Vec<SpinValue> = stmt.params.into_iter().map(to_spin).collect();
         let result = conn.execute(stmt.sql.as_ref(), params).await.map_err(err)?;
         let rows = result.collect().await.map_err(err)?;
-        let rows = rows
-            .into_iter()
-            .map(|r| Row(r.values.into_iter().map(from_spin).collect()))
-            .collect();
+        let rows = rows.into_iter().map(|r| Row(r.values.into_iter().map(from_spin).collect())).collect();
         let changes = conn.changes().await;
         Ok(StmtResult { rows, changes })
     }
@@ -83,9 +76,7 @@ impl Store for SpinStore {
 
     /// Several reads in one read transaction (one snapshot; no write lock).
     async fn query_many(&self, stmts: Vec<Statement>) -> Result<Vec<Vec<Row>>, StoreError> {
-        self.transaction("BEGIN", stmts)
-            .await
-            .map(|r| r.into_iter().map(|s| s.rows).collect())
+        self.transaction("BEGIN", stmts).await.map(|r| r.into_iter().map(|s| s.rows).collect())
     }
 
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError> {

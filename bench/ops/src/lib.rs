@@ -76,10 +76,7 @@ impl Store for MemoryStore {
         Ok(1)
     }
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError> {
-        let landed = StmtResult {
-            rows: vec![Row(vec![Value::Integer(1)])],
-            changes: 1,
-        };
+        let landed = StmtResult { rows: vec![Row(vec![Value::Integer(1)])], changes: 1 };
         Ok(vec![landed; stmts.len()])
     }
 }
@@ -98,9 +95,7 @@ fn settings() -> Option<Settings> {
 fn app(settings: Settings) -> axum::Router {
     taskapi::app(Ports {
         store: Arc::new(MemoryStore),
-        limiter: Arc::new(taskapi::ratelimit::SqlRateLimiter {
-            store: Arc::new(MemoryStore),
-        }),
+        limiter: Arc::new(taskapi::ratelimit::SqlRateLimiter { store: Arc::new(MemoryStore) }),
         clock: Arc::new(FixedClock),
         random: Arc::new(CountingRandom),
         logger: Arc::new(Discard),
@@ -178,17 +173,10 @@ pub fn run_json(now_ms: fn() -> f64) -> String {
         return "[]".to_owned();
     };
     let token = s.jwt.issue(USER, "session", NOW).unwrap_or_default();
-    record(
-        "JWT sign (EdDSA)",
-        measure(now_ms, 300.0, || s.jwt.issue(USER, "session", NOW).is_ok()),
-    );
+    record("JWT sign (EdDSA)", measure(now_ms, 300.0, || s.jwt.issue(USER, "session", NOW).is_ok()));
     record(
         "JWT verify (EdDSA), a token not seen before",
-        measure(now_ms, 300.0, || {
-            s.jwt
-                .verify(&taskapi::auth::jwt::VerifiedTokens::default(), &token, NOW)
-                .is_ok()
-        }),
+        measure(now_ms, 300.0, || s.jwt.verify(&taskapi::auth::jwt::VerifiedTokens::default(), &token, NOW).is_ok()),
     );
     let seen = taskapi::auth::jwt::VerifiedTokens::default();
     record(
@@ -219,12 +207,7 @@ pub fn run_json(now_ms: fn() -> f64) -> String {
         measure(now_ms, 300.0, || health().and_then(send) == Some(200)),
     );
     let bearer = format!("Bearer {token}");
-    let me = || {
-        http::Request::get("/v1/me")
-            .header("authorization", bearer.as_str())
-            .body(Body::empty())
-            .ok()
-    };
+    let me = || http::Request::get("/v1/me").header("authorization", bearer.as_str()).body(Body::empty()).ok();
     record(
         "GET /v1/me through the router, token verified (in-memory store)",
         measure(now_ms, 300.0, || me().and_then(send) == Some(200)),

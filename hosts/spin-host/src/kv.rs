@@ -32,11 +32,7 @@ impl KvBackend {
             );",
         )
         .with_context(|| format!("creating table spin_key_value in {}", path.display()))?;
-        Ok(Self {
-            path,
-            labels,
-            idle: Mutex::new(vec![conn]),
-        })
+        Ok(Self { path, labels, idle: Mutex::new(vec![conn]) })
     }
 
     pub fn path(&self) -> &Path {
@@ -85,11 +81,8 @@ fn store_label<T>(
 ) -> Result<(Arc<KvBackend>, String), Error> {
     accessor.with(|mut access| {
         let state = access.get();
-        let label = state
-            .table
-            .get(store)
-            .map(|s| s.label.clone())
-            .map_err(|e| other(format!("invalid store handle: {e}")))?;
+        let label =
+            state.table.get(store).map(|s| s.label.clone()).map_err(|e| other(format!("invalid store handle: {e}")))?;
         Ok((state.shared.kv.clone(), label))
     })
 }

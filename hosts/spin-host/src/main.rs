@@ -86,9 +86,7 @@ struct Cli {
 }
 
 fn parse_label_path(s: &str) -> Result<(String, PathBuf), String> {
-    let (label, path) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected LABEL=PATH, got {s:?}"))?;
+    let (label, path) = s.split_once('=').ok_or_else(|| format!("expected LABEL=PATH, got {s:?}"))?;
     if label.is_empty() || path.is_empty() {
         return Err(format!("expected LABEL=PATH, got {s:?}"));
     }
@@ -96,9 +94,7 @@ fn parse_label_path(s: &str) -> Result<(String, PathBuf), String> {
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {
-    let (name, value) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))?;
+    let (name, value) = s.split_once('=').ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))?;
     if !variables::valid_name(name) {
         return Err(format!(
             "invalid variable name {name:?}: use lowercase letters, digits and single underscores, starting with a letter"
@@ -136,20 +132,13 @@ pub struct HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
 impl WasiHttpView for HostState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            hooks: &mut self.hooks,
-            table: &mut self.table,
-            ctx: &mut self.http,
-        }
+        WasiHttpCtxView { hooks: &mut self.hooks, table: &mut self.table, ctx: &mut self.http }
     }
 }
 
@@ -214,10 +203,7 @@ impl hyper::body::Body for HostBody {
 fn plain(status: StatusCode, body: &'static str) -> Response<HostBody> {
     let mut resp = Response::new(HostBody::Full(Some(Bytes::from_static(body.as_bytes()))));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     resp
 }
 
@@ -246,25 +232,17 @@ fn guest_request(req: hyper::Request<Incoming>, peer: SocketAddr, local: SocketA
         .and_then(|h| h.parse::<http::uri::Authority>().ok())
         .or_else(|| parts.uri.authority().cloned())
         .map_or_else(|| local.to_string(), |a| a.to_string());
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| "/".to_string(), |pq| pq.as_str().to_string());
+    let path_and_query = parts.uri.path_and_query().map_or_else(|| "/".to_string(), |pq| pq.as_str().to_string());
     let path = parts.uri.path().to_string();
     let full_url = format!("http://{authority}{path_and_query}");
-    parts.uri = full_url
-        .parse()
-        .with_context(|| format!("invalid request URL {full_url:?}"))?;
+    parts.uri = full_url.parse().with_context(|| format!("invalid request URL {full_url:?}"))?;
 
     let headers = &mut parts.headers;
     for name in SPIN_HEADERS {
         headers.remove(*name);
     }
     let mut set = |name: &'static str, value: &str| -> anyhow::Result<()> {
-        headers.insert(
-            name,
-            HeaderValue::from_str(value).with_context(|| format!("header {name}"))?,
-        );
+        headers.insert(name, HeaderValue::from_str(value).with_context(|| format!("header {name}"))?);
         Ok(())
     };
     set("spin-client-addr", &peer.to_string())?;
@@ -275,9 +253,7 @@ fn guest_request(req: hyper::Request<Incoming>, peer: SocketAddr, local: SocketA
     set("spin-component-route", "")?;
     set("spin-base-path", "/")?;
 
-    let body = body
-        .map_err(|e| ErrorCode::InternalError(Some(format!("reading request body: {e}"))))
-        .boxed_unsync();
+    let body = body.map_err(|e| ErrorCode::InternalError(Some(format!("reading request body: {e}")))).boxed_unsync();
     Ok(http::Request::from_parts(parts, body))
 }
 
@@ -327,12 +303,7 @@ impl App {
 
     async fn run_guest(&self, req: GuestRequest, head_tx: oneshot::Sender<Response<HostBody>>) -> anyhow::Result<()> {
         let mut store = self.new_store();
-        let service = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .anyhow()
-            .context("instantiating the component")?;
+        let service = self.pre.instantiate_async(&mut store).await.anyhow().context("instantiating the component")?;
         let (req, req_io) = wasmtime_wasi_http::p3::Request::from_http(req);
         // Reports request-body errors (if any) once the guest is done with
         // the body; purely informational.
@@ -399,10 +370,7 @@ fn build_app(cli: &Cli) -> anyhow::Result<App> {
     if let Some(default_db) = dbs.get("default") {
         for file in &cli.sqlite_init {
             // Accept Spin's `@file` spelling too.
-            let file = file
-                .to_str()
-                .and_then(|s| s.strip_prefix('@'))
-                .map_or_else(|| file.clone(), PathBuf::from);
+            let file = file.to_str().and_then(|s| s.strip_prefix('@')).map_or_else(|| file.clone(), PathBuf::from);
             let sql = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading --sqlite-init file {}", file.display()))?;
             default_db
@@ -411,11 +379,7 @@ fn build_app(cli: &Cli) -> anyhow::Result<App> {
         }
     }
     for db in dbs.iter() {
-        eprintln!(
-            "spin-test-host: sqlite database {:?} -> {}",
-            db.label(),
-            db.path().display()
-        );
+        eprintln!("spin-test-host: sqlite database {:?} -> {}", db.label(), db.path().display());
     }
 
     // Key-value.
@@ -438,22 +402,12 @@ fn build_app(cli: &Cli) -> anyhow::Result<App> {
     let component = Component::from_file(&engine, &cli.component)
         .anyhow()
         .with_context(|| format!("compiling component {}", cli.component.display()))?;
-    eprintln!(
-        "spin-test-host: compiled {} in {} ms",
-        cli.component.display(),
-        started.elapsed().as_millis()
-    );
+    eprintln!("spin-test-host: compiled {} in {} ms", cli.component.display(), started.elapsed().as_millis());
 
     let mut linker = Linker::<HostState>::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-        .anyhow()
-        .context("linking wasi p2")?;
-    wasmtime_wasi::p3::add_to_linker(&mut linker)
-        .anyhow()
-        .context("linking wasi p3")?;
-    wasmtime_wasi_http::p3::add_to_linker(&mut linker)
-        .anyhow()
-        .context("linking wasi:http p3")?;
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).anyhow().context("linking wasi p2")?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker).anyhow().context("linking wasi p3")?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker).anyhow().context("linking wasi:http p3")?;
     bindings::Host_::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |state| state)
         .anyhow()
         .context("linking spin interfaces")?;
@@ -461,19 +415,10 @@ fn build_app(cli: &Cli) -> anyhow::Result<App> {
         .instantiate_pre(&component)
         .anyhow()
         .context("the component imports something this host does not provide")?;
-    let pre = ServicePre::new(pre)
-        .anyhow()
-        .context("the component does not export wasi:http/handler@0.3.0-rc-2026-03-15")?;
+    let pre =
+        ServicePre::new(pre).anyhow().context("the component does not export wasi:http/handler@0.3.0-rc-2026-03-15")?;
 
-    Ok(App {
-        engine,
-        pre,
-        shared: Arc::new(Shared {
-            sqlite: dbs,
-            kv: Arc::new(kv),
-            vars,
-        }),
-    })
+    Ok(App { engine, pre, shared: Arc::new(Shared { sqlite: dbs, kv: Arc::new(kv), vars }) })
 }
 
 async fn shutdown_signal() -> anyhow::Result<&'static str> {
@@ -486,9 +431,7 @@ async fn shutdown_signal() -> anyhow::Result<&'static str> {
 }
 
 async fn serve(app: Arc<App>, listen: SocketAddr) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("binding {listen}"))?;
+    let listener = TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let local = listener.local_addr().context("reading the bound address")?;
     {
         let mut out = std::io::stdout().lock();
@@ -557,10 +500,8 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the tokio runtime")?;
     runtime.block_on(async move {
         // Compilation is CPU-heavy and blocking; keep it off the async workers.
         let app = tokio::task::spawn_blocking(move || build_app(&cli).map(|app| (app, cli.listen)))

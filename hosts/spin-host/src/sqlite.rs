@@ -47,11 +47,7 @@ impl Database {
         }
         let conn =
             open_file(&path).with_context(|| format!("opening sqlite database {label:?} at {}", path.display()))?;
-        Ok(Self {
-            label,
-            path,
-            idle: Mutex::new(vec![conn]),
-        })
+        Ok(Self { label, path, idle: Mutex::new(vec![conn]) })
     }
 
     pub fn label(&self) -> &str {
@@ -154,9 +150,7 @@ impl Conn {
     }
 
     fn share(&self) -> Conn {
-        Conn {
-            inner: self.inner.clone(),
-        }
+        Conn { inner: self.inner.clone() }
     }
 }
 
@@ -174,9 +168,7 @@ fn io(e: rusqlite::Error) -> Error {
 /// Opens a connection for `label` (blocking: may open a file).
 fn open_blocking(db: Arc<Database>) -> Result<Conn, Error> {
     let conn = db.checkout().map_err(Error::Io)?;
-    Ok(Conn {
-        inner: Arc::new(Mutex::new(PooledConn { conn: Some(conn), db })),
-    })
+    Ok(Conn { inner: Arc::new(Mutex::new(PooledConn { conn: Some(conn), db })) })
 }
 
 fn to_sql(v: Value) -> rusqlite::types::Value {
@@ -210,11 +202,7 @@ struct Outcome {
 }
 
 fn run_statement(conn: &rusqlite::Connection, sql: &str, params: Vec<Value>) -> Outcome {
-    let mut outcome = Outcome {
-        columns: Vec::new(),
-        rows: Vec::new(),
-        result: Ok(()),
-    };
+    let mut outcome = Outcome { columns: Vec::new(), rows: Vec::new(), result: Ok(()) };
     let mut stmt = match conn.prepare_cached(sql) {
         Ok(s) => s,
         Err(e) => {
@@ -261,18 +249,12 @@ impl HostState {
     }
 
     fn sqlite_conn(&self, conn: &Resource<Conn>) -> Result<Conn, Error> {
-        self.table
-            .get(conn)
-            .map(Conn::share)
-            .map_err(|_| Error::InvalidConnection)
+        self.table.get(conn).map(Conn::share).map_err(|_| Error::InvalidConnection)
     }
 }
 
 fn push_conn(state: &mut HostState, conn: Conn) -> Result<Resource<Conn>, Error> {
-    state
-        .table
-        .push(conn)
-        .map_err(|e| Error::Io(format!("too many connections: {e}")))
+    state.table.push(conn).map_err(|e| Error::Io(format!("too many connections: {e}")))
 }
 
 impl sqlite::Host for HostState {}
@@ -297,12 +279,7 @@ impl sqlite::HostConnection for HostState {
             Err(e) => return Ok(Err(e)),
         };
         let outcome = conn.with_sync(|c| run_statement(c, &statement, parameters));
-        Ok(outcome.and_then(|o| {
-            o.result.map(|()| QueryResult {
-                columns: o.columns,
-                rows: o.rows,
-            })
-        }))
+        Ok(outcome.and_then(|o| o.result.map(|()| QueryResult { columns: o.columns, rows: o.rows })))
     }
 
     fn last_insert_rowid(&mut self, conn: Resource<Conn>) -> wasmtime::Result<i64> {
@@ -359,11 +336,7 @@ impl sqlite::HostConnectionWithStore for HasSelf<HostState> {
         // through the completion future, after any rows it produced.
         let outcome = match conn.with(move |c| run_statement(c, &statement, parameters)).await {
             Ok(o) => o,
-            Err(e) => Outcome {
-                columns: Vec::new(),
-                rows: Vec::new(),
-                result: Err(e),
-            },
+            Err(e) => Outcome { columns: Vec::new(), rows: Vec::new(), result: Err(e) },
         };
         let Outcome { columns, rows, result } = outcome;
         accessor.with(|mut access| {
@@ -374,16 +347,12 @@ impl sqlite::HostConnectionWithStore for HasSelf<HostState> {
     }
 
     async fn last_insert_rowid_async<T>(accessor: &Accessor<T, Self>, conn: Resource<Conn>) -> wasmtime::Result<i64> {
-        let conn = accessor
-            .with(|mut access| access.get().sqlite_conn(&conn))
-            .map_err(trap)?;
+        let conn = accessor.with(|mut access| access.get().sqlite_conn(&conn)).map_err(trap)?;
         conn.with(|c| c.last_insert_rowid()).await.map_err(trap)
     }
 
     async fn changes_async<T>(accessor: &Accessor<T, Self>, conn: Resource<Conn>) -> wasmtime::Result<u64> {
-        let conn = accessor
-            .with(|mut access| access.get().sqlite_conn(&conn))
-            .map_err(trap)?;
+        let conn = accessor.with(|mut access| access.get().sqlite_conn(&conn)).map_err(trap)?;
         conn.with(|c| c.changes()).await.map_err(trap)
     }
 }

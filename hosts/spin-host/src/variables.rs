@@ -17,9 +17,7 @@ pub fn valid_name(name: &str) -> bool {
         return false;
     };
     first.is_ascii_lowercase()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !name.contains("__")
         && !name.ends_with('_')
 }
@@ -59,10 +57,7 @@ impl Variables {
         if !valid_name(name) {
             return Err(Error::InvalidName(format!("invalid variable name {name:?}")));
         }
-        self.values
-            .get(name)
-            .cloned()
-            .ok_or_else(|| Error::Undefined(format!("no variable for {name:?}")))
+        self.values.get(name).cloned().ok_or_else(|| Error::Undefined(format!("no variable for {name:?}")))
     }
 
     pub fn len(&self) -> usize {

@@ -35,10 +35,7 @@ fn build_guest() -> PathBuf {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .status()
         .expect("running cargo to build the test guest");
-    assert!(
-        status.success(),
-        "building tests/guest for wasm32-wasip2 failed (is the wasm32-wasip2 target installed?)"
-    );
+    assert!(status.success(), "building tests/guest for wasm32-wasip2 failed (is the wasm32-wasip2 target installed?)");
     target_dir.join("wasm32-wasip2/release/spin_host_test_guest.wasm")
 }
 
@@ -98,11 +95,7 @@ impl Host {
                 break rest.parse().expect("listening address");
             }
         };
-        Host {
-            child,
-            addr,
-            stdout_lines: rx,
-        }
+        Host { child, addr, stdout_lines: rx }
     }
 }
 
@@ -131,10 +124,8 @@ fn request(addr: SocketAddr, method: &str, path: &str, extra_headers: &[(&str, &
     let mut stream = TcpStream::connect(addr).expect("connecting to the host");
     stream.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
     let client = stream.local_addr().expect("local addr");
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in extra_headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -164,11 +155,7 @@ fn request(addr: SocketAddr, method: &str, path: &str, extra_headers: &[(&str, &
         let mut out = Vec::new();
         let mut pos = 0;
         loop {
-            let eol = rest[pos..]
-                .windows(2)
-                .position(|w| w == b"\r\n")
-                .expect("chunk size line")
-                + pos;
+            let eol = rest[pos..].windows(2).position(|w| w == b"\r\n").expect("chunk size line") + pos;
             let size_str = String::from_utf8_lossy(&rest[pos..eol]).to_string();
             let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("").trim(), 16).expect("chunk size");
             pos = eol + 2;
@@ -180,11 +167,7 @@ fn request(addr: SocketAddr, method: &str, path: &str, extra_headers: &[(&str, &
         }
         rest = out;
     }
-    Reply {
-        status,
-        body: rest,
-        client,
-    }
+    Reply { status, body: rest, client }
 }
 
 fn get(addr: SocketAddr, path: &str) -> Reply {
@@ -216,10 +199,7 @@ fn serves_spin_component_round_trips() {
     assert_eq!(v["rowids"], json!([1, 2]));
     assert_eq!(v["count_inside_tx"], json!({"integer": 3}));
     assert_eq!(v["count_after_rollback"], json!({"integer": 2}));
-    assert_eq!(
-        v["echo"],
-        json!([{"integer": 1}, {"real": 1.5}, {"text": "t"}, {"blob": [9]}, "null"])
-    );
+    assert_eq!(v["echo"], json!([{"integer": 1}, {"real": 1.5}, {"text": "t"}, {"blob": [9]}, "null"]));
 
     // SQLite errors keep SQLite's text; unknown labels are no-such-database.
     let r = get(addr, "/sqlite-errors");
@@ -324,10 +304,7 @@ fn serves_spin_component_round_trips() {
 
     // Graceful stop on SIGTERM.
     let mut host = host;
-    let status = Command::new("kill")
-        .args(["-TERM", &host.child.id().to_string()])
-        .status()
-        .expect("kill");
+    let status = Command::new("kill").args(["-TERM", &host.child.id().to_string()]).status().expect("kill");
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

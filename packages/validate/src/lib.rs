@@ -112,13 +112,7 @@ pub struct Verdict {
 impl Verdict {
     fn from_result(r: Result<(), ApiError>) -> Verdict {
         match r {
-            Ok(()) => Verdict {
-                valid: true,
-                status: None,
-                problem_type: None,
-                detail: None,
-                errors: Vec::new(),
-            },
+            Ok(()) => Verdict { valid: true, status: None, problem_type: None, detail: None, errors: Vec::new() },
             Err(e) => {
                 let p = taskapi::http::problem::to_problem(&e);
                 Verdict {
@@ -209,18 +203,13 @@ fn body_text(body: &JsValue) -> Option<String> {
 }
 
 fn to_js<T: Serialize>(v: &T) -> JsValue {
-    serde_json::to_string(v)
-        .ok()
-        .and_then(|s| js_sys::JSON::parse(&s).ok())
-        .unwrap_or(JsValue::NULL)
+    serde_json::to_string(v).ok().and_then(|s| js_sys::JSON::parse(&s).ok()).unwrap_or(JsValue::NULL)
 }
 
 fn verdict_js(op: Operation, body: &JsValue) -> JsVerdict {
     let verdict = match body_text(body) {
         Some(text) => check(op, text.as_bytes()),
-        None => Verdict::from_result(Err(ApiError::Malformed(
-            "the body cannot be written as JSON".to_owned(),
-        ))),
+        None => Verdict::from_result(Err(ApiError::Malformed("the body cannot be written as JSON".to_owned()))),
     };
     to_js(&verdict).unchecked_into()
 }
@@ -274,9 +263,7 @@ typed! {
 pub fn status_transition_js(from: &JsTaskStatus, to: &JsTaskStatus) -> Result<JsTransition, JsError> {
     let from = from.as_string().unwrap_or_default();
     let to = to.as_string().unwrap_or_default();
-    transition(&from, &to)
-        .map(|t| JsValue::from_str(t).unchecked_into())
-        .map_err(|e| JsError::new(&e))
+    transition(&from, &to).map(|t| JsValue::from_str(t).unchecked_into()).map_err(|e| JsError::new(&e))
 }
 
 /// The statuses a task in `from` may move to (`admin_only` moves included).

@@ -39,13 +39,7 @@ pub enum Transition {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Todo,
-        Status::InProgress,
-        Status::InReview,
-        Status::Done,
-        Status::Cancelled,
-    ];
+    pub const ALL: [Status; 5] = [Status::Todo, Status::InProgress, Status::InReview, Status::Done, Status::Cancelled];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -65,11 +59,7 @@ impl Status {
     /// `invalid` naming the allowed values.
     pub fn parse(field: &str, s: &str) -> Result<Status, FieldError> {
         Status::parse_db(s).ok_or_else(|| {
-            FieldError::new(
-                field,
-                "invalid",
-                "must be one of todo, in_progress, in_review, done, cancelled",
-            )
+            FieldError::new(field, "invalid", "must be one of todo, in_progress, in_review, done, cancelled")
         })
     }
 
@@ -294,10 +284,7 @@ mod tests {
         }
         assert_eq!(Done.transition(InProgress), Transition::Forbidden);
         assert_eq!(Todo.reachable_from(Role::Member).collect::<Vec<_>>(), vec![InProgress]);
-        assert_eq!(
-            Todo.reachable_from(Role::Admin).collect::<Vec<_>>(),
-            vec![InProgress, Done, Cancelled]
-        );
+        assert_eq!(Todo.reachable_from(Role::Admin).collect::<Vec<_>>(), vec![InProgress, Done, Cancelled]);
     }
 
     #[test]
@@ -307,9 +294,6 @@ mod tests {
         assert_eq!(Labels::stored(&ok.to_json()), ok);
         assert!(Labels::parse("labels", &vec!["x".to_owned(); 21]).is_err());
         let errs = Labels::parse("labels", &["ok".into(), "".into(), "y".repeat(33)]).unwrap_err();
-        assert_eq!(
-            errs.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
-            vec!["labels[1]", "labels[2]"]
-        );
+        assert_eq!(errs.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), vec!["labels[1]", "labels[2]"]);
     }
 }

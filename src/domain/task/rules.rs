@@ -53,11 +53,7 @@ pub fn archived() -> ApiError {
 }
 
 pub fn assignee_not_member() -> ApiError {
-    ApiError::field(
-        "assignee_id",
-        "not_a_member",
-        "the assignee must be a member of the project",
-    )
+    ApiError::field("assignee_id", "not_a_member", "the assignee must be a member of the project")
 }
 
 fn stale() -> ApiError {
@@ -100,9 +96,7 @@ pub fn plan_update(s: &TaskState, patch: &TaskPatch, expect: &Expect) -> Result<
         Some((_, Transition::Allowed)) => true,
         Some((_, Transition::ReopenAdminOnly)) if s.role >= Role::Admin => true,
         Some((_, Transition::ReopenAdminOnly)) => {
-            return Err(ApiError::Forbidden(
-                "reopening a finished task needs the admin role".to_owned(),
-            ))
+            return Err(ApiError::Forbidden("reopening a finished task needs the admin role".to_owned()))
         }
         Some((to, Transition::Forbidden)) => {
             return Err(ApiError::InvalidStatusTransition(format!(
@@ -131,9 +125,7 @@ pub fn plan_update(s: &TaskState, patch: &TaskPatch, expect: &Expect) -> Result<
 pub fn check_delete(s: &TaskState, caller: &UserId, expect: &Expect) -> Result<(), ApiError> {
     let own = s.task.created_by == *caller && s.role >= Role::Member;
     if s.role < Role::Admin && !own {
-        return Err(ApiError::Forbidden(
-            "deleting this task needs the admin role or being its creator".to_owned(),
-        ));
+        return Err(ApiError::Forbidden("deleting this task needs the admin role or being its creator".to_owned()));
     }
     if !expect.matches(&s.task.etag()) {
         return Err(stale());
@@ -177,10 +169,7 @@ mod tests {
     }
 
     fn to(status: Status) -> TaskPatch {
-        TaskPatch {
-            status: Some(status),
-            ..TaskPatch::default()
-        }
+        TaskPatch { status: Some(status), ..TaskPatch::default() }
     }
 
     #[test]
@@ -192,54 +181,25 @@ mod tests {
             plan_update(&state(Done, Role::Member), &to(InProgress), &any),
             Err(ApiError::InvalidStatusTransition(_))
         ));
-        assert!(matches!(
-            plan_update(&state(Done, Role::Member), &to(Todo), &any),
-            Err(ApiError::Forbidden(_))
-        ));
+        assert!(matches!(plan_update(&state(Done, Role::Member), &to(Todo), &any), Err(ApiError::Forbidden(_))));
         assert_eq!(plan_update(&state(Done, Role::Admin), &to(Todo), &any), Ok(true));
-        assert!(matches!(
-            plan_update(&state(Todo, Role::Viewer), &to(Todo), &any),
-            Err(ApiError::Forbidden(_))
-        ));
+        assert!(matches!(plan_update(&state(Todo, Role::Viewer), &to(Todo), &any), Err(ApiError::Forbidden(_))));
         let stale = Expect::parse(Some("\"t2\""));
         assert!(matches!(
             plan_update(&state(Todo, Role::Member), &to(InProgress), &stale),
             Err(ApiError::PreconditionFailed(_))
         ));
-        assert_eq!(
-            plan_update(
-                &state(Todo, Role::Member),
-                &to(InProgress),
-                &Expect::parse(Some("\"t3\""))
-            ),
-            Ok(true)
-        );
+        assert_eq!(plan_update(&state(Todo, Role::Member), &to(InProgress), &Expect::parse(Some("\"t3\""))), Ok(true));
         let mut archived = state(Todo, Role::Owner);
         archived.archived = true;
-        assert!(matches!(
-            plan_update(&archived, &to(InProgress), &any),
-            Err(ApiError::Conflict(_))
-        ));
-        assert_eq!(
-            plan_update(&archived, &to(Todo), &any),
-            Ok(false),
-            "a no-op passes even when archived"
-        );
-        let retitle = TaskPatch {
-            title: Some(TaskTitle::stored("Plan".into())),
-            ..TaskPatch::default()
-        };
+        assert!(matches!(plan_update(&archived, &to(InProgress), &any), Err(ApiError::Conflict(_))));
+        assert_eq!(plan_update(&archived, &to(Todo), &any), Ok(false), "a no-op passes even when archived");
+        let retitle = TaskPatch { title: Some(TaskTitle::stored("Plan".into())), ..TaskPatch::default() };
         assert_eq!(plan_update(&state(Todo, Role::Member), &retitle, &any), Ok(false));
         let mut outsider = state(Todo, Role::Member);
         outsider.assignee_is_member = false;
-        let assign = TaskPatch {
-            assignee_id: Some(Some(UserId::new("x"))),
-            ..TaskPatch::default()
-        };
-        assert!(matches!(
-            plan_update(&outsider, &assign, &any),
-            Err(ApiError::Validation(_))
-        ));
+        let assign = TaskPatch { assignee_id: Some(Some(UserId::new("x"))), ..TaskPatch::default() };
+        assert!(matches!(plan_update(&outsider, &assign, &any), Err(ApiError::Validation(_))));
     }
 
     #[test]
@@ -250,13 +210,7 @@ mod tests {
             check_delete(&state(Todo, Role::Member), &UserId::new("v"), &Expect::Any),
             Err(ApiError::Forbidden(_))
         ));
-        assert_eq!(
-            check_delete(&state(Todo, Role::Admin), &UserId::new("v"), &Expect::Any),
-            Ok(())
-        );
-        assert!(matches!(
-            check_delete(&state(Todo, Role::Viewer), &me, &Expect::Any),
-            Err(ApiError::Forbidden(_))
-        ));
+        assert_eq!(check_delete(&state(Todo, Role::Admin), &UserId::new("v"), &Expect::Any), Ok(()));
+        assert!(matches!(check_delete(&state(Todo, Role::Viewer), &me, &Expect::Any), Err(ApiError::Forbidden(_))));
     }
 }

@@ -13,10 +13,7 @@ pub struct Resp {
 impl Resp {
     /// The first value of a header (case-insensitive name).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The body as JSON.
@@ -92,12 +89,7 @@ impl Client {
         let headers = res
             .headers()
             .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
+            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
         let body = res
             .body_mut()
@@ -136,13 +128,9 @@ impl Client {
         let server: std::net::SocketAddr = authority.parse().map_err(|e| format!("{authority}: {e}"))?;
         let socket =
             socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).map_err(|e| e.to_string())?;
-        socket
-            .bind(&std::net::SocketAddr::from((from, 0)).into())
-            .map_err(|e| format!("bind {from}: {e}"))?;
+        socket.bind(&std::net::SocketAddr::from((from, 0)).into()).map_err(|e| format!("bind {from}: {e}"))?;
         socket.connect(&server.into()).map_err(|e| format!("connect: {e}"))?;
-        socket
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .map_err(|e| e.to_string())?;
+        socket.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
         let mut stream: std::net::TcpStream = socket.into();
         let body = body.unwrap_or_default();
         let mut req = format!(
@@ -153,10 +141,7 @@ impl Client {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
         req.push_str("\r\n");
-        stream
-            .write_all(req.as_bytes())
-            .and_then(|()| stream.write_all(body))
-            .map_err(|e| e.to_string())?;
+        stream.write_all(req.as_bytes()).and_then(|()| stream.write_all(body)).map_err(|e| e.to_string())?;
         // Read until the response is complete by its own framing: some servers keep the
         // connection open despite `Connection: close`.
         let mut raw = Vec::new();
@@ -185,10 +170,8 @@ fn response_complete(raw: &[u8]) -> bool {
     if head.starts_with("http/1.1 304") || head.starts_with("http/1.1 204") {
         return true;
     }
-    if let Some(len) = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse::<usize>().ok())
+    if let Some(len) =
+        head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse::<usize>().ok())
     {
         return body.len() >= len;
     }
@@ -202,21 +185,13 @@ fn parse_response(raw: &[u8]) -> Result<Resp, String> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or("no header end")?;
     let head = String::from_utf8_lossy(raw.get(..split).unwrap_or_default()).into_owned();
     let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or("bad status line")?;
+    let status =
+        lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).ok_or("bad status line")?;
     let headers: Vec<(String, String)> = lines
-        .filter_map(|l| {
-            l.split_once(':')
-                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        })
+        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())))
         .collect();
     let rest = raw.get(split + 4..).unwrap_or_default();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
     let body = if chunked { dechunk(rest)? } else { rest.to_vec() };
     Ok(Resp { status, headers, body })
 }

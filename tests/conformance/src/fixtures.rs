@@ -57,22 +57,11 @@ pub const LIMITED_PRINCIPAL: (u32, u64) = (5, 3);
 
 /// The configuration of the rate-limited instance.
 pub fn limited_host_config() -> Vec<(&'static str, String)> {
-    let mut c: Vec<(&'static str, String)> = host_config()
-        .into_iter()
-        .filter(|(k, _)| !k.starts_with("RATE_LIMIT"))
-        .collect();
-    c.push((
-        "RATE_LIMIT_AUTH_IP",
-        format!("{}/{}", LIMITED_AUTH_IP.0, LIMITED_AUTH_IP.1),
-    ));
-    c.push((
-        "RATE_LIMIT_LOGIN_FAILURES",
-        format!("{}/{}", LIMITED_LOGIN_FAILURES.0, LIMITED_LOGIN_FAILURES.1),
-    ));
-    c.push((
-        "RATE_LIMIT_PRINCIPAL",
-        format!("{}/{}", LIMITED_PRINCIPAL.0, LIMITED_PRINCIPAL.1),
-    ));
+    let mut c: Vec<(&'static str, String)> =
+        host_config().into_iter().filter(|(k, _)| !k.starts_with("RATE_LIMIT")).collect();
+    c.push(("RATE_LIMIT_AUTH_IP", format!("{}/{}", LIMITED_AUTH_IP.0, LIMITED_AUTH_IP.1)));
+    c.push(("RATE_LIMIT_LOGIN_FAILURES", format!("{}/{}", LIMITED_LOGIN_FAILURES.0, LIMITED_LOGIN_FAILURES.1)));
+    c.push(("RATE_LIMIT_PRINCIPAL", format!("{}/{}", LIMITED_PRINCIPAL.0, LIMITED_PRINCIPAL.1)));
     c
 }
 
@@ -82,22 +71,14 @@ pub fn b64(bytes: &[u8]) -> String {
 
 /// A JWT with the given header and claims, signed with Ed25519 by `seed`.
 pub fn sign_eddsa(header: &Value, claims: &Value, seed: &str) -> String {
-    let signing_input = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    );
+    let signing_input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
     let sig = keypair(seed).sk.sign(signing_input.as_bytes(), None);
     format!("{signing_input}.{}", b64(sig.as_ref()))
 }
 
 /// A JWT signed with HMAC-SHA256 under `key` (an algorithm-confusion attempt).
 pub fn sign_hs256(header: &Value, claims: &Value, key: &[u8]) -> String {
-    let signing_input = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    );
+    let signing_input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
     let mut mac = match Hmac::<sha2::Sha256>::new_from_slice(key) {
         Ok(m) => m,
         Err(_) => return signing_input,
@@ -129,10 +110,7 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// A fresh, unique email for this run.
 pub fn unique_email(tag: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{tag}.{t:x}.{n}@example.test")
 }
 

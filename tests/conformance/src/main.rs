@@ -7,9 +7,7 @@
 //! test must run with.
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i.saturating_add(1)).cloned())
+    args.iter().position(|a| a == name).and_then(|i| args.get(i.saturating_add(1)).cloned())
 }
 
 fn main() {
@@ -17,11 +15,8 @@ fn main() {
     if args.iter().any(|a| a == "--print-config") {
         // KEY=VALUE lines: the configuration a host under test must be started with.
         let limited = args.iter().any(|a| a == "--rate-limited");
-        let config = if limited {
-            conformance::fixtures::limited_host_config()
-        } else {
-            conformance::fixtures::host_config()
-        };
+        let config =
+            if limited { conformance::fixtures::limited_host_config() } else { conformance::fixtures::host_config() };
         for (k, v) in config {
             println!("{k}={v}");
         }

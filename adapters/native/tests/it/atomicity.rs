@@ -43,10 +43,8 @@ struct Harness {
 
 impl Harness {
     fn new() -> Self {
-        let store = Arc::new(FailingBatches {
-            inner: SqliteStore::in_memory().unwrap(),
-            armed: AtomicBool::new(false),
-        });
+        let store =
+            Arc::new(FailingBatches { inner: SqliteStore::in_memory().unwrap(), armed: AtomicBool::new(false) });
         let app = crate::common::app(store.clone());
         Harness { app, store }
     }
@@ -87,10 +85,7 @@ impl Harness {
 
 fn register(h: &Harness, email: &str) -> (String, String) {
     let b = crate::common::register(&h.app, email);
-    (
-        b["access_token"].as_str().unwrap().to_owned(),
-        b["user"]["id"].as_str().unwrap().to_owned(),
-    )
+    (b["access_token"].as_str().unwrap().to_owned(), b["user"]["id"].as_str().unwrap().to_owned())
 }
 
 #[test]
@@ -130,21 +125,9 @@ fn a_failing_statement_leaves_neither_the_change_nor_its_event() {
         ),
         ("POST", "/v1/projects".into(), Some(json!({"name": "Q"}))),
         ("PATCH", format!("/v1/projects/{pid}"), Some(json!({"name": "Renamed"}))),
-        (
-            "POST",
-            format!("/v1/projects/{pid}/tasks"),
-            Some(json!({"title": "U", "labels": ["b"]})),
-        ),
-        (
-            "PATCH",
-            format!("/v1/tasks/{tid}"),
-            Some(json!({"title": "T2", "status": "in_progress", "labels": ["c"]})),
-        ),
-        (
-            "PATCH",
-            format!("/v1/projects/{pid}/members/{member_id}"),
-            Some(json!({"role": "admin"})),
-        ),
+        ("POST", format!("/v1/projects/{pid}/tasks"), Some(json!({"title": "U", "labels": ["b"]}))),
+        ("PATCH", format!("/v1/tasks/{tid}"), Some(json!({"title": "T2", "status": "in_progress", "labels": ["c"]}))),
+        ("PATCH", format!("/v1/projects/{pid}/members/{member_id}"), Some(json!({"role": "admin"}))),
         ("DELETE", format!("/v1/projects/{pid}/members/{member_id}"), None),
         ("DELETE", format!("/v1/tasks/{tid}"), None),
         ("DELETE", format!("/v1/projects/{pid}"), None),
@@ -152,25 +135,13 @@ fn a_failing_statement_leaves_neither_the_change_nor_its_event() {
     for (method, path, body) in attempts {
         let (status, problem) = h.call(method, &path, Some(&owner), body);
         assert!(status.is_server_error(), "{method} {path}: {status} {problem}");
-        assert_eq!(
-            problem["status"].as_u64(),
-            Some(u64::from(status.as_u16())),
-            "{method} {path}: problem body"
-        );
+        assert_eq!(problem["status"].as_u64(), Some(u64::from(status.as_u16())), "{method} {path}: problem body");
         assert_eq!(h.snapshot(), before, "{method} {path} left a partial write");
     }
     h.arm(false);
     let (_, task) = h.call("GET", &format!("/v1/tasks/{tid}"), Some(&owner), None);
-    assert_eq!(
-        (task["title"].as_str(), task["status"].as_str()),
-        (Some("T"), Some("todo"))
-    );
+    assert_eq!((task["title"].as_str(), task["status"].as_str()), (Some("T"), Some("todo")));
     assert_eq!(task["assignee_id"].as_str(), Some(member_id.as_str()));
-    let (s, _) = h.call(
-        "PATCH",
-        &format!("/v1/tasks/{tid}"),
-        Some(&owner),
-        Some(json!({"title": "T2"})),
-    );
+    let (s, _) = h.call("PATCH", &format!("/v1/tasks/{tid}"), Some(&owner), Some(json!({"title": "T2"})));
     assert_eq!(s, StatusCode::OK, "the same write succeeds once the store is healthy");
 }

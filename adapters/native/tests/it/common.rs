@@ -12,19 +12,15 @@ use tower::ServiceExt;
 
 /// The conformance suite's host configuration, with `extra` variables on top.
 pub fn settings(extra: &[(&str, &str)]) -> Settings {
-    let mut config: Vec<(String, String)> = conformance::fixtures::host_config()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+    let mut config: Vec<(String, String)> =
+        conformance::fixtures::host_config().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     config.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     Settings::from_lookup(|k| config.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap()
 }
 
 /// A logger that keeps its lines for the test to read.
 pub fn captured() -> Arc<StdoutLogger> {
-    Arc::new(StdoutLogger {
-        captured: Some(Default::default()),
-    })
+    Arc::new(StdoutLogger { captured: Some(Default::default()) })
 }
 
 /// The app over `store` with the test configuration and a captured log.
@@ -54,9 +50,7 @@ pub fn call(
     };
     let res = futures_executor::block_on(router.clone().oneshot(req.body(body).unwrap())).unwrap();
     let status = res.status();
-    let bytes = futures_executor::block_on(res.into_body().collect())
-        .unwrap()
-        .to_bytes();
+    let bytes = futures_executor::block_on(res.into_body().collect()).unwrap().to_bytes();
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 

@@ -9,10 +9,7 @@ use taskapi_native::{ports, SqliteStore, StdoutLogger};
 fn start_native_host(config: Vec<(&'static str, String)>) -> String {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build();
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build();
         let Ok(rt) = rt else { return };
         rt.block_on(async move {
             let settings =
@@ -50,9 +47,5 @@ fn the_native_host_passes_the_conformance_suite() {
 
 #[test]
 fn the_native_host_enforces_the_rate_limits() {
-    passes(
-        conformance::fixtures::limited_host_config(),
-        "native-ratelimit",
-        conformance::Suite::RateLimits,
-    );
+    passes(conformance::fixtures::limited_host_config(), "native-ratelimit", conformance::Suite::RateLimits);
 }

@@ -71,18 +71,11 @@ fn app_with(store: Arc<Switchable>, clock: Arc<ShiftedClock>, settings: Settings
         logger: captured(),
         settings: Arc::new(settings),
     };
-    App {
-        router: taskapi::app(ports),
-        store,
-        clock,
-    }
+    App { router: taskapi::app(ports), store, clock }
 }
 
 fn new_app(extra: &[(&str, &str)]) -> App {
-    let store = Arc::new(Switchable {
-        inner: SqliteStore::in_memory().unwrap(),
-        down: AtomicBool::new(false),
-    });
+    let store = Arc::new(Switchable { inner: SqliteStore::in_memory().unwrap(), down: AtomicBool::new(false) });
     app_with(store, Arc::new(ShiftedClock::default()), settings(extra))
 }
 
@@ -92,18 +85,16 @@ impl App {
     }
 
     fn register(&self, email: &str) -> String {
-        crate::common::register(&self.router, email)["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        crate::common::register(&self.router, email)["access_token"].as_str().unwrap().to_owned()
     }
 
     fn stored_hash(&self, email: &str) -> String {
-        let rows = futures_executor::block_on(self.store.inner.query(Statement::new(
-            "SELECT password_hash FROM users WHERE email_normalized = ?1",
-            vec![email.into()],
-        )))
-        .unwrap();
+        let rows =
+            futures_executor::block_on(self.store.inner.query(Statement::new(
+                "SELECT password_hash FROM users WHERE email_normalized = ?1",
+                vec![email.into()],
+            )))
+            .unwrap();
         rows[0].text(0).unwrap()
     }
 }
@@ -112,13 +103,9 @@ impl App {
 fn x_fault_inject_is_inert_unless_fault_injection_is_configured() {
     let off = new_app(&[("FAULT_INJECTION", "false")]);
     let send = |app: &App, fault: &str| {
-        let req = http::Request::get("/v1/health")
-            .header("x-fault-inject", fault)
-            .body(axum::body::Body::empty())
-            .unwrap();
-        futures_executor::block_on(tower::ServiceExt::oneshot(app.router.clone(), req))
-            .unwrap()
-            .status()
+        let req =
+            http::Request::get("/v1/health").header("x-fault-inject", fault).body(axum::body::Body::empty()).unwrap();
+        futures_executor::block_on(tower::ServiceExt::oneshot(app.router.clone(), req)).unwrap().status()
     };
     assert_eq!(send(&off, "fail-statement=1"), StatusCode::OK);
     assert_eq!(send(&off, "nonsense"), StatusCode::OK);
@@ -135,10 +122,7 @@ fn health_is_a_503_problem_when_the_database_is_unreachable() {
     let (status, body) = app.call("GET", "/v1/health", None, None);
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["type"], "https://taskapi.dev/problems/unavailable");
-    assert!(
-        !body.to_string().contains("connection refused"),
-        "internals leaked: {body}"
-    );
+    assert!(!body.to_string().contains("connection refused"), "internals leaked: {body}");
     app.store.down.store(false, Ordering::SeqCst);
     assert_eq!(app.call("GET", "/v1/health", None, None).0, StatusCode::OK);
 }
@@ -158,10 +142,7 @@ fn an_expired_api_key_stops_working_and_access_tokens_expire() {
     assert_eq!(app.call("GET", "/v1/me", Some(&key), None).0, StatusCode::OK);
     // 16 minutes: past the access token's 15 and the 30 s leeway, before the key's day.
     app.clock.0.store(16 * 60_000, Ordering::SeqCst);
-    assert_eq!(
-        app.call("GET", "/v1/me", Some(&token), None).0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.call("GET", "/v1/me", Some(&token), None).0, StatusCode::UNAUTHORIZED);
     assert_eq!(app.call("GET", "/v1/me", Some(&key), None).0, StatusCode::OK);
     app.clock.0.store(86_400_000 + 1_000, Ordering::SeqCst);
     let (s, body) = app.call("GET", "/v1/me", Some(&key), None);
@@ -180,12 +161,7 @@ fn a_refresh_token_expires_after_its_lifetime() {
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(b["refresh_expires_in"], 3600);
     app.clock.0.store(3_601_000, Ordering::SeqCst);
-    let (s, _) = app.call(
-        "POST",
-        "/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": b["refresh_token"]})),
-    );
+    let (s, _) = app.call("POST", "/v1/auth/refresh", None, Some(json!({"refresh_token": b["refresh_token"]})));
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
@@ -252,16 +228,8 @@ fn the_principal_limit_fails_open_and_login_fails_closed_when_the_limiter_store_
         settings: Arc::new(settings(&[])),
     };
     let router = taskapi::app(ports);
-    let broken = App {
-        router,
-        store: healthy.store.clone(),
-        clock: healthy.clock.clone(),
-    };
-    assert_eq!(
-        broken.call("GET", "/v1/me", Some(&token), None).0,
-        StatusCode::OK,
-        "principal limit fails open"
-    );
+    let broken = App { router, store: healthy.store.clone(), clock: healthy.clock.clone() };
+    assert_eq!(broken.call("GET", "/v1/me", Some(&token), None).0, StatusCode::OK, "principal limit fails open");
     let (s, body) = broken.call(
         "POST",
         "/v1/auth/login",
@@ -273,9 +241,7 @@ fn the_principal_limit_fails_open_and_login_fails_closed_when_the_limiter_store_
     assert_eq!(s, StatusCode::UNAUTHORIZED, "refresh fails open");
     let lines = logger.captured.as_ref().unwrap().lock().unwrap().clone();
     assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("\"level\":\"warn\"") && l.contains("limiter_error")),
+        lines.iter().any(|l| l.contains("\"level\":\"warn\"") && l.contains("limiter_error")),
         "the failure is logged: {lines:#?}"
     );
 }

@@ -24,13 +24,7 @@ fn call(app: &axum::Router, method: &str, path: &str) -> (StatusCode, Vec<u8>) {
     let req = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
     let res = futures_executor::block_on(app.clone().oneshot(req)).unwrap();
     let status = res.status();
-    (
-        status,
-        futures_executor::block_on(res.into_body().collect())
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
+    (status, futures_executor::block_on(res.into_body().collect()).unwrap().to_bytes().to_vec())
 }
 
 fn document(app: &axum::Router) -> Value {
@@ -53,11 +47,7 @@ fn every_documented_operation_is_routed() {
         for method in item.as_object().unwrap().keys() {
             let (status, body) = call(&app, &method.to_uppercase(), &concrete);
             let text = String::from_utf8_lossy(&body);
-            assert_ne!(
-                status,
-                StatusCode::METHOD_NOT_ALLOWED,
-                "{method} {path} is documented but not routed"
-            );
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is documented but not routed");
             assert!(
                 !(status == StatusCode::NOT_FOUND && text.contains("no resource at this path")),
                 "{method} {path} is documented but falls through to the 404 fallback"
@@ -122,9 +112,7 @@ fn the_document_describes_problems_security_and_examples() {
     let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
     assert!(schemes.contains_key("accessToken") && schemes.contains_key("apiKey"));
     let create = &doc["paths"]["/v1/projects/{id}/tasks"]["post"];
-    for code in [
-        "201", "401", "403", "404", "409", "413", "415", "422", "429", "500", "503",
-    ] {
+    for code in ["201", "401", "403", "404", "409", "413", "415", "422", "429", "500", "503"] {
         assert!(create["responses"].get(code).is_some(), "createTask lacks {code}");
     }
     assert!(doc.to_string().contains("\"example\""), "no examples");

@@ -24,11 +24,7 @@ fn assert_indexed(store: &SqliteStore, what: &str, stmt: &Statement) {
         let full_scan =
             line.starts_with("SCAN ") && !line.contains("USING INDEX") && !line.contains("USING COVERING INDEX");
         assert!(!full_scan, "{what}: full scan `{line}` in {lines:#?}\n{}", stmt.sql);
-        assert!(
-            !line.contains("TEMP B-TREE"),
-            "{what}: sort without index `{line}` in {lines:#?}\n{}",
-            stmt.sql
-        );
+        assert!(!line.contains("TEMP B-TREE"), "{what}: sort without index `{line}` in {lines:#?}\n{}", stmt.sql);
     }
 }
 
@@ -36,69 +32,15 @@ fn filter_cases() -> Vec<(&'static str, Filters)> {
     let d = Date::parse("2026-06-01");
     vec![
         ("none", Filters::default()),
-        (
-            "status",
-            Filters {
-                statuses: vec![Status::Todo],
-                ..Filters::default()
-            },
-        ),
-        (
-            "statuses",
-            Filters {
-                statuses: vec![Status::Todo, Status::Done],
-                ..Filters::default()
-            },
-        ),
-        (
-            "assignee",
-            Filters {
-                assignee: Some(AssigneeFilter::User(UserId::new("u"))),
-                ..Filters::default()
-            },
-        ),
-        (
-            "assignee none",
-            Filters {
-                assignee: Some(AssigneeFilter::Nobody),
-                ..Filters::default()
-            },
-        ),
-        (
-            "priority",
-            Filters {
-                priorities: vec![Priority::High, Priority::Urgent],
-                ..Filters::default()
-            },
-        ),
-        (
-            "label",
-            Filters {
-                label: Some("ops".into()),
-                ..Filters::default()
-            },
-        ),
-        (
-            "due_before",
-            Filters {
-                due_before: d,
-                ..Filters::default()
-            },
-        ),
-        (
-            "due_after",
-            Filters {
-                due_after: d,
-                ..Filters::default()
-            },
-        ),
-        (
-            "q",
-            Filters {
-                q: Some("report".into()),
-                ..Filters::default()
-            },
-        ),
+        ("status", Filters { statuses: vec![Status::Todo], ..Filters::default() }),
+        ("statuses", Filters { statuses: vec![Status::Todo, Status::Done], ..Filters::default() }),
+        ("assignee", Filters { assignee: Some(AssigneeFilter::User(UserId::new("u"))), ..Filters::default() }),
+        ("assignee none", Filters { assignee: Some(AssigneeFilter::Nobody), ..Filters::default() }),
+        ("priority", Filters { priorities: vec![Priority::High, Priority::Urgent], ..Filters::default() }),
+        ("label", Filters { label: Some("ops".into()), ..Filters::default() }),
+        ("due_before", Filters { due_before: d, ..Filters::default() }),
+        ("due_after", Filters { due_after: d, ..Filters::default() }),
+        ("q", Filters { q: Some("report".into()), ..Filters::default() }),
         (
             "everything",
             Filters {
@@ -117,12 +59,7 @@ fn filter_cases() -> Vec<(&'static str, Filters)> {
 #[test]
 fn every_task_list_filter_and_sort_is_served_by_an_index() {
     let store = SqliteStore::in_memory().unwrap_or_else(|e| panic!("{e}"));
-    let keys = [
-        SortKey::CreatedAt,
-        SortKey::UpdatedAt,
-        SortKey::DueDate,
-        SortKey::Priority,
-    ];
+    let keys = [SortKey::CreatedAt, SortKey::UpdatedAt, SortKey::DueDate, SortKey::Priority];
     let mut checked = 0;
     for (name, filters) in filter_cases() {
         for key in keys {
@@ -130,14 +67,8 @@ fn every_task_list_filter_and_sort_is_served_by_an_index() {
                 let sort = Sort { key, descending };
                 let cursors = [
                     None,
-                    Some(After {
-                        key: serde_json::json!(5),
-                        id: "t".into(),
-                    }),
-                    Some(After {
-                        key: serde_json::Value::Null,
-                        id: "t".into(),
-                    }),
+                    Some(After { key: serde_json::json!(5), id: "t".into() }),
+                    Some(After { key: serde_json::Value::Null, id: "t".into() }),
                 ];
                 for after in cursors.iter() {
                     let stmt = list_statement(
@@ -154,23 +85,11 @@ fn every_task_list_filter_and_sort_is_served_by_an_index() {
             }
         }
         for descending in [false, true] {
-            let sort = Sort {
-                key: SortKey::CreatedAt,
-                descending,
-            };
-            let after = After {
-                key: serde_json::json!(5),
-                id: "t".into(),
-            };
+            let sort = Sort { key: SortKey::CreatedAt, descending };
+            let after = After { key: serde_json::json!(5), id: "t".into() };
             for a in [None, Some(&after)] {
-                let stmt = list_statement(
-                    &UserId::new("me"),
-                    &Scope::AssignedTo(UserId::new("me")),
-                    &filters,
-                    sort,
-                    a,
-                    20,
-                );
+                let stmt =
+                    list_statement(&UserId::new("me"), &Scope::AssignedTo(UserId::new("me")), &filters, sort, a, 20);
                 assert_indexed(&store, &format!("my tasks, {name}"), &stmt);
                 checked += 1;
             }

@@ -57,10 +57,7 @@ struct Host {
 }
 
 fn host() -> Host {
-    let store = Arc::new(Counting {
-        inner: SqliteStore::in_memory().unwrap(),
-        calls: AtomicU32::new(0),
-    });
+    let store = Arc::new(Counting { inner: SqliteStore::in_memory().unwrap(), calls: AtomicU32::new(0) });
     let limiter = Arc::new(MemoryBackend::default());
     let log = captured();
     let ports = Ports {
@@ -71,12 +68,7 @@ fn host() -> Host {
         logger: log.clone(),
         settings: Arc::new(settings(&[("RATE_LIMITS_ENABLED", "true")])),
     };
-    Host {
-        router: taskapi::app(ports),
-        store,
-        limiter,
-        log,
-    }
+    Host { router: taskapi::app(ports), store, limiter, log }
 }
 
 struct Sent {
@@ -113,9 +105,7 @@ impl Host {
         let res = futures_executor::block_on(self.router.clone().oneshot(req.body(body).unwrap())).unwrap();
         let status = res.status();
         let etag = res.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
-        let bytes = futures_executor::block_on(res.into_body().collect())
-            .unwrap()
-            .to_bytes();
+        let bytes = futures_executor::block_on(res.into_body().collect()).unwrap().to_bytes();
         Sent {
             status,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
@@ -160,46 +150,16 @@ fn every_route_makes_the_documented_number_of_store_round_trips() {
     let (owner, owner_refresh, _) = h.register("owner@trips.test");
     let (member, _, member_id) = h.register("member@trips.test");
     let (leaver, leaver_refresh, _) = h.register("leaver@trips.test");
-    let p = h.send(
-        "POST",
-        "/v1/projects",
-        Some(&owner),
-        Some(json!({"name": "Trips"})),
-        &[],
-    );
+    let p = h.send("POST", "/v1/projects", Some(&owner), Some(json!({"name": "Trips"})), &[]);
     let pid = p.body["id"].as_str().unwrap().to_owned();
-    let doomed = h.send(
-        "POST",
-        "/v1/projects",
-        Some(&owner),
-        Some(json!({"name": "Doomed"})),
-        &[],
-    );
+    let doomed = h.send("POST", "/v1/projects", Some(&owner), Some(json!({"name": "Doomed"})), &[]);
     let doomed_id = doomed.body["id"].as_str().unwrap().to_owned();
-    let t = h.send(
-        "POST",
-        &format!("/v1/projects/{pid}/tasks"),
-        Some(&owner),
-        Some(json!({"title": "T"})),
-        &[],
-    );
+    let t = h.send("POST", &format!("/v1/projects/{pid}/tasks"), Some(&owner), Some(json!({"title": "T"})), &[]);
     let tid = t.body["id"].as_str().unwrap().to_owned();
     let etag = t.etag.clone().unwrap();
-    let t2 = h.send(
-        "POST",
-        &format!("/v1/projects/{pid}/tasks"),
-        Some(&owner),
-        Some(json!({"title": "Gone"})),
-        &[],
-    );
+    let t2 = h.send("POST", &format!("/v1/projects/{pid}/tasks"), Some(&owner), Some(json!({"title": "Gone"})), &[]);
     let t2id = t2.body["id"].as_str().unwrap().to_owned();
-    let key = h.send(
-        "POST",
-        "/v1/api-keys",
-        Some(&owner),
-        Some(json!({"name": "k", "scopes": ["write"]})),
-        &[],
-    );
+    let key = h.send("POST", "/v1/api-keys", Some(&owner), Some(json!({"name": "k", "scopes": ["write"]})), &[]);
     let key_id = key.body["id"].as_str().unwrap().to_owned();
     let pr = |path: String| format!("/v1/projects/{pid}{path}");
     let s = |x: &str| Some(x.to_owned());
@@ -248,21 +208,10 @@ fn every_route_makes_the_documented_number_of_store_round_trips() {
         assert_eq!(sent.status, r.status, "{} {} {}: {}", r.op, r.method, r.path, sent.body);
         assert_eq!(sent.trips, r.trips, "{} {} {}", r.op, r.method, r.path);
         if r.op != "getDocs" {
-            assert_eq!(
-                h.logged_trips(),
-                u64::from(r.trips),
-                "{}: the log line's store_calls",
-                r.op
-            );
+            assert_eq!(h.logged_trips(), u64::from(r.trips), "{}: the log line's store_calls", r.op);
         }
         covered.insert(r.op);
-        table.push_str(&format!(
-            "| {} | {} {} | {} |\n",
-            r.op,
-            r.method,
-            r.path.split('?').next().unwrap(),
-            r.trips
-        ));
+        table.push_str(&format!("| {} | {} {} | {} |\n", r.op, r.method, r.path.split('?').next().unwrap(), r.trips));
     }
     println!("{table}");
     // Every documented operation has a row.
@@ -279,55 +228,23 @@ fn every_route_makes_the_documented_number_of_store_round_trips() {
 fn an_api_key_is_looked_up_once_then_checked_inside_each_round_trip() {
     let h = host();
     let (owner, _, _) = h.register("keys@trips.test");
-    let k = h.send(
-        "POST",
-        "/v1/api-keys",
-        Some(&owner),
-        Some(json!({"name": "k", "scopes": ["write"]})),
-        &[],
-    );
-    let (key, key_id) = (
-        k.body["key"].as_str().unwrap().to_owned(),
-        k.body["id"].as_str().unwrap().to_owned(),
-    );
+    let k = h.send("POST", "/v1/api-keys", Some(&owner), Some(json!({"name": "k", "scopes": ["write"]})), &[]);
+    let (key, key_id) = (k.body["key"].as_str().unwrap().to_owned(), k.body["id"].as_str().unwrap().to_owned());
     let first = h.send("GET", "/v1/me", Some(&key), None, &[]);
-    assert_eq!(
-        (first.status, first.trips),
-        (StatusCode::OK, 2),
-        "first use: the lookup, then the read"
-    );
+    assert_eq!((first.status, first.trips), (StatusCode::OK, 2), "first use: the lookup, then the read");
     let again = h.send("GET", "/v1/me", Some(&key), None, &[]);
-    assert_eq!(
-        (again.status, again.trips),
-        (StatusCode::OK, 1),
-        "then the check rides along"
-    );
+    assert_eq!((again.status, again.trips), (StatusCode::OK, 1), "then the check rides along");
     let write = h.send("POST", "/v1/projects", Some(&key), Some(json!({"name": "By key"})), &[]);
     assert_eq!((write.status, write.trips), (StatusCode::CREATED, 1));
     // Deleted: the very next request, read or write, is refused in its one round trip.
     let del = h.send("DELETE", &format!("/v1/api-keys/{key_id}"), Some(&owner), None, &[]);
     assert_eq!(del.status, StatusCode::NO_CONTENT);
     let read = h.send("GET", "/v1/me", Some(&key), None, &[]);
-    assert_eq!(
-        (read.status, read.trips),
-        (StatusCode::UNAUTHORIZED, 1),
-        "{}",
-        read.body
-    );
-    let write = h.send(
-        "POST",
-        "/v1/projects",
-        Some(&key),
-        Some(json!({"name": "Refused"})),
-        &[],
-    );
+    assert_eq!((read.status, read.trips), (StatusCode::UNAUTHORIZED, 1), "{}", read.body);
+    let write = h.send("POST", "/v1/projects", Some(&key), Some(json!({"name": "Refused"})), &[]);
     assert_eq!(write.status, StatusCode::UNAUTHORIZED, "{}", write.body);
     let projects = h.send("GET", "/v1/projects", Some(&owner), None, &[]).body;
-    assert_eq!(
-        projects["data"].as_array().unwrap().len(),
-        1,
-        "the refused write left nothing"
-    );
+    assert_eq!(projects["data"].as_array().unwrap().len(), 1, "the refused write left nothing");
 }
 
 #[test]
@@ -351,11 +268,7 @@ fn the_leased_principal_limit_calls_its_shared_store_at_most_20_times_per_1000_r
         .iter()
         .rev()
         .take(1000)
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["limiter_calls"]
-                .as_u64()
-                .unwrap()
-        })
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["limiter_calls"].as_u64().unwrap())
         .sum();
     assert_eq!(logged, calls, "the log lines' limiter_calls add up to the calls made");
 }

@@ -43,11 +43,7 @@ fn me_status(c: &Client, bearer: &str) -> Result<u16, String> {
 
 fn register_returns_tokens_and_the_user_without_secrets(c: &Client) -> Result<(), String> {
     let email = crate::fixtures::unique_email("Reg");
-    let res = c.post_json(
-        "/v1/auth/register",
-        &json!({"email": email, "password": PASSWORD, "name": "Ada"}),
-        None,
-    )?;
+    let res = c.post_json("/v1/auth/register", &json!({"email": email, "password": PASSWORD, "name": "Ada"}), None)?;
     ensure_eq!(res.status, 201, "status");
     ensure_eq!(res.header("cache-control"), Some("no-store"), "cache-control on tokens");
     let body = res.json()?;
@@ -56,24 +52,13 @@ fn register_returns_tokens_and_the_user_without_secrets(c: &Client) -> Result<()
     ensure_eq!(body["refresh_expires_in"].as_i64(), Some(604_800), "refresh_expires_in");
     let access = body["access_token"].as_str().unwrap_or_default();
     ensure_eq!(access.split('.').count(), 3, "access token is a JWT");
-    ensure!(
-        body["refresh_token"].as_str().is_some_and(|r| r.len() >= 40),
-        "refresh token: {body}"
-    );
+    ensure!(body["refresh_token"].as_str().is_some_and(|r| r.len() >= 40), "refresh token: {body}");
     let user = &body["user"];
     ensure_eq!(user["email"].as_str(), Some(email.as_str()), "email");
     ensure_eq!(user["name"].as_str(), Some("Ada"), "name");
-    ensure!(
-        user["created_at"]
-            .as_str()
-            .is_some_and(|t| t.ends_with('Z') && t.len() == 24),
-        "created_at {user}"
-    );
+    ensure!(user["created_at"].as_str().is_some_and(|t| t.ends_with('Z') && t.len() == 24), "created_at {user}");
     let text = res.text();
-    ensure!(
-        !text.contains("argon2") && !text.contains("password"),
-        "response leaks a secret: {text}"
-    );
+    ensure!(!text.contains("argon2") && !text.contains("password"), "response leaks a secret: {text}");
     let me = c.authed("GET", "/v1/me", &format!("Bearer {access}"))?;
     ensure_eq!(me.status, 200, "GET /v1/me with the new token");
     ensure_eq!(me.json()?["id"], user["id"], "same user");
@@ -92,40 +77,19 @@ fn register_refuses_a_taken_email_case_insensitively(c: &Client) -> Result<(), S
 }
 
 fn register_reports_every_invalid_field(c: &Client) -> Result<(), String> {
-    let res = c.post_json(
-        "/v1/auth/register",
-        &json!({"email": "not-an-email", "password": "short", "name": ""}),
-        None,
-    )?;
+    let res =
+        c.post_json("/v1/auth/register", &json!({"email": "not-an-email", "password": "short", "name": ""}), None)?;
     let body = expect_problem(&res, 422, "validation")?;
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect())
-        .unwrap_or_default();
+    let fields: Vec<&str> =
+        body["errors"].as_array().map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect()).unwrap_or_default();
     for f in ["email", "password", "name"] {
         ensure!(fields.contains(&f), "errors lack `{f}`: {body}");
     }
-    let res = c.post_json(
-        "/v1/auth/register",
-        &json!({"email": "a@example.test", "name": "x"}),
-        None,
-    )?;
+    let res = c.post_json("/v1/auth/register", &json!({"email": "a@example.test", "name": "x"}), None)?;
     let body = expect_problem(&res, 422, "validation")?;
-    ensure_eq!(
-        body["errors"][0]["field"].as_str(),
-        Some("password"),
-        "missing field named"
-    );
-    ensure_eq!(
-        body["errors"][0]["code"].as_str(),
-        Some("required"),
-        "missing field code"
-    );
-    let res = c.post_json(
-        "/v1/auth/register",
-        &json!({"email": 42, "password": PASSWORD, "name": "x"}),
-        None,
-    )?;
+    ensure_eq!(body["errors"][0]["field"].as_str(), Some("password"), "missing field named");
+    ensure_eq!(body["errors"][0]["code"].as_str(), Some("required"), "missing field code");
+    let res = c.post_json("/v1/auth/register", &json!({"email": 42, "password": PASSWORD, "name": "x"}), None)?;
     let body = expect_problem(&res, 422, "validation")?;
     ensure_eq!(body["errors"][0]["field"].as_str(), Some("email"), "wrong type named");
     Ok(())
@@ -147,31 +111,16 @@ fn register_rejects_unknown_fields_like_role(c: &Client) -> Result<(), String> {
 }
 
 fn bodies_must_be_json_well_formed_and_small(c: &Client) -> Result<(), String> {
-    let res = c.send(
-        "POST",
-        "/v1/auth/login",
-        &[("Content-Type", "application/json")],
-        Some(b"{\"email\": "),
-    )?;
+    let res = c.send("POST", "/v1/auth/login", &[("Content-Type", "application/json")], Some(b"{\"email\": "))?;
     expect_problem(&res, 400, "malformed")?;
     let res = c.send("POST", "/v1/auth/login", &[("Content-Type", "text/plain")], Some(b"{}"))?;
     expect_problem(&res, 415, "unsupported-media-type")?;
     let res = c.send("POST", "/v1/auth/login", &[], Some(b"{}"))?;
     expect_problem(&res, 415, "unsupported-media-type")?;
     let big = format!("{{\"email\":\"{}\",\"password\":\"x\"}}", "a".repeat(70 * 1024));
-    let res = c.send(
-        "POST",
-        "/v1/auth/login",
-        &[("Content-Type", "application/json")],
-        Some(big.as_bytes()),
-    )?;
+    let res = c.send("POST", "/v1/auth/login", &[("Content-Type", "application/json")], Some(big.as_bytes()))?;
     expect_problem(&res, 413, "payload-too-large")?;
-    let res = c.send(
-        "POST",
-        "/v1/auth/login",
-        &[("Content-Type", "application/json; charset=utf-8")],
-        Some(b"[]"),
-    )?;
+    let res = c.send("POST", "/v1/auth/login", &[("Content-Type", "application/json; charset=utf-8")], Some(b"[]"))?;
     expect_problem(&res, 422, "validation")?;
     Ok(())
 }
@@ -186,11 +135,7 @@ fn login_works_with_any_email_case(c: &Client) -> Result<(), String> {
 
 fn login_failures_look_the_same_for_unknown_email_and_wrong_password(c: &Client) -> Result<(), String> {
     let a = c.register("Fail")?;
-    let wrong = c.post_json(
-        "/v1/auth/login",
-        &json!({"email": a.email, "password": "wrong password!"}),
-        None,
-    )?;
+    let wrong = c.post_json("/v1/auth/login", &json!({"email": a.email, "password": "wrong password!"}), None)?;
     let unknown = c.post_json(
         "/v1/auth/login",
         &json!({"email": crate::fixtures::unique_email("nobody"), "password": PASSWORD}),
@@ -206,34 +151,17 @@ fn login_failures_look_the_same_for_unknown_email_and_wrong_password(c: &Client)
 fn me_requires_authentication(c: &Client) -> Result<(), String> {
     let res = c.get("/v1/me")?;
     expect_problem(&res, 401, "unauthenticated")?;
-    ensure!(
-        res.header("www-authenticate").is_some_and(|h| h.starts_with("Bearer")),
-        "WWW-Authenticate"
-    );
+    ensure!(res.header("www-authenticate").is_some_and(|h| h.starts_with("Bearer")), "WWW-Authenticate");
     Ok(())
 }
 
 fn patch_me_renames_and_validates(c: &Client) -> Result<(), String> {
     let a = c.register("Rename")?;
-    let res = c.json(
-        "PATCH",
-        "/v1/me",
-        &json!({"name": "  Grace Hopper "}),
-        Some(&a.bearer()),
-    )?;
+    let res = c.json("PATCH", "/v1/me", &json!({"name": "  Grace Hopper "}), Some(&a.bearer()))?;
     ensure_eq!(res.status, 200, "status");
     ensure_eq!(res.json()?["name"].as_str(), Some("Grace Hopper"), "trimmed name");
-    ensure_eq!(
-        c.authed("GET", "/v1/me", &a.bearer())?.json()?["name"].as_str(),
-        Some("Grace Hopper"),
-        "persisted"
-    );
-    let res = c.json(
-        "PATCH",
-        "/v1/me",
-        &json!({"name": "x", "email": "other@example.test"}),
-        Some(&a.bearer()),
-    )?;
+    ensure_eq!(c.authed("GET", "/v1/me", &a.bearer())?.json()?["name"].as_str(), Some("Grace Hopper"), "persisted");
+    let res = c.json("PATCH", "/v1/me", &json!({"name": "x", "email": "other@example.test"}), Some(&a.bearer()))?;
     expect_problem(&res, 422, "validation")?;
     let res = c.json("PATCH", "/v1/me", &json!({"name": "y".repeat(101)}), Some(&a.bearer()))?;
     let body = expect_problem(&res, 422, "validation")?;
@@ -249,11 +177,7 @@ fn refresh_rotates_and_the_old_token_dies(c: &Client) -> Result<(), String> {
     let r2 = body["refresh_token"].as_str().unwrap_or_default().to_owned();
     ensure!(r2 != a.refresh && !r2.is_empty(), "a new refresh token");
     let access2 = body["access_token"].as_str().unwrap_or_default();
-    ensure_eq!(
-        me_status(c, &format!("Bearer {access2}"))?,
-        200,
-        "new access token works"
-    );
+    ensure_eq!(me_status(c, &format!("Bearer {access2}"))?, 200, "new access token works");
     let res = c.refresh(&r2)?;
     ensure_eq!(res.status, 200, "the new refresh token works once");
     expect_problem(&c.refresh("rt_not-a-real-token")?, 401, "unauthenticated")?;
@@ -262,10 +186,7 @@ fn refresh_rotates_and_the_old_token_dies(c: &Client) -> Result<(), String> {
 
 fn refresh_token_reuse_revokes_the_whole_session(c: &Client) -> Result<(), String> {
     let a = c.register("Reuse")?;
-    let r2 = c.refresh(&a.refresh)?.json()?["refresh_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let r2 = c.refresh(&a.refresh)?.json()?["refresh_token"].as_str().unwrap_or_default().to_owned();
     // The first token again: a reuse.
     expect_problem(&c.refresh(&a.refresh)?, 401, "unauthenticated")?;
     // Its successor dies with the session.
@@ -282,16 +203,8 @@ fn logout_kills_only_its_own_session(c: &Client) -> Result<(), String> {
     let res = c.authed("POST", "/v1/auth/logout", &a.bearer())?;
     ensure_eq!(res.status, 204, "logout");
     expect_problem(&c.refresh(&a.refresh)?, 401, "unauthenticated")?;
-    ensure_eq!(
-        me_status(c, &a.bearer())?,
-        200,
-        "access tokens stay valid until they expire"
-    );
-    ensure_eq!(
-        me_status(c, &format!("Bearer {access_b}"))?,
-        200,
-        "other session's access"
-    );
+    ensure_eq!(me_status(c, &a.bearer())?, 200, "access tokens stay valid until they expire");
+    ensure_eq!(me_status(c, &format!("Bearer {access_b}"))?, 200, "other session's access");
     ensure_eq!(c.refresh(&refresh_b)?.status, 200, "other session's refresh");
     Ok(())
 }
@@ -299,11 +212,7 @@ fn logout_kills_only_its_own_session(c: &Client) -> Result<(), String> {
 fn logout_all_kills_every_session(c: &Client) -> Result<(), String> {
     let a = c.register("LogoutAll")?;
     let (_, refresh_b) = c.login(&a.email, PASSWORD)?;
-    ensure_eq!(
-        c.authed("POST", "/v1/auth/logout-all", &a.bearer())?.status,
-        204,
-        "logout-all"
-    );
+    ensure_eq!(c.authed("POST", "/v1/auth/logout-all", &a.bearer())?.status, 204, "logout-all");
     expect_problem(&c.refresh(&a.refresh)?, 401, "unauthenticated")?;
     expect_problem(&c.refresh(&refresh_b)?, 401, "unauthenticated")?;
     Ok(())
@@ -353,12 +262,7 @@ fn api_key_is_shown_once_and_acts_as_its_user(c: &Client) -> Result<(), String> 
     let created = create_key(c, &a, &["read", "write"])?;
     let key = created["key"].as_str().unwrap_or_default().to_owned();
     ensure!(key.starts_with("tm_") && key.len() >= 40, "key {created}");
-    ensure!(
-        created["prefix"]
-            .as_str()
-            .is_some_and(|p| key.starts_with(p) && p.len() < key.len()),
-        "prefix"
-    );
+    ensure!(created["prefix"].as_str().is_some_and(|p| key.starts_with(p) && p.len() < key.len()), "prefix");
     ensure_eq!(created["scopes"], json!(["read", "write"]), "scopes");
     ensure!(created["expires_at"].as_str().is_some(), "expires_at");
     let me = c.authed("GET", "/v1/me", &format!("Bearer {key}"))?;
@@ -367,50 +271,29 @@ fn api_key_is_shown_once_and_acts_as_its_user(c: &Client) -> Result<(), String> 
     let list = c.authed("GET", "/v1/api-keys", &a.bearer())?;
     ensure_eq!(list.status, 200, "list");
     ensure!(!list.text().contains(&key), "the list shows the secret");
-    ensure!(
-        list.text().contains(created["id"].as_str().unwrap_or("?")),
-        "the list shows the key"
-    );
-    let res = c.json(
-        "PATCH",
-        "/v1/me",
-        &json!({"name": "Via Key"}),
-        Some(&format!("Bearer {key}")),
-    )?;
+    ensure!(list.text().contains(created["id"].as_str().unwrap_or("?")), "the list shows the key");
+    let res = c.json("PATCH", "/v1/me", &json!({"name": "Via Key"}), Some(&format!("Bearer {key}")))?;
     ensure_eq!(res.status, 200, "write key writes");
     Ok(())
 }
 
 fn read_scoped_keys_only_read(c: &Client) -> Result<(), String> {
     let a = c.register("ReadKey")?;
-    let key = create_key(c, &a, &["read"])?["key"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let key = create_key(c, &a, &["read"])?["key"].as_str().unwrap_or_default().to_owned();
     let bearer = format!("Bearer {key}");
     ensure_eq!(me_status(c, &bearer)?, 200, "read");
     let res = c.json("PATCH", "/v1/me", &json!({"name": "Nope"}), Some(&bearer))?;
     expect_problem(&res, 403, "forbidden")?;
-    ensure!(
-        c.authed("GET", "/v1/me", &a.bearer())?.json()?["name"].as_str() != Some("Nope"),
-        "unchanged"
-    );
+    ensure!(c.authed("GET", "/v1/me", &a.bearer())?.json()?["name"].as_str() != Some("Nope"), "unchanged");
     Ok(())
 }
 
 fn api_keys_cannot_manage_keys_sessions_or_the_password(c: &Client) -> Result<(), String> {
     let a = c.register("KeyLimits")?;
-    let key = create_key(c, &a, &["read", "write"])?["key"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let key = create_key(c, &a, &["read", "write"])?["key"].as_str().unwrap_or_default().to_owned();
     let bearer = format!("Bearer {key}");
     refused(c, "GET", "/v1/api-keys", &bearer, 403, "forbidden")?;
-    let res = c.post_json(
-        "/v1/api-keys",
-        &json!({"name": "x", "scopes": ["write"]}),
-        Some(&bearer),
-    )?;
+    let res = c.post_json("/v1/api-keys", &json!({"name": "x", "scopes": ["write"]}), Some(&bearer))?;
     expect_problem(&res, 403, "forbidden")?;
     refused(c, "POST", "/v1/auth/logout", &bearer, 403, "forbidden")?;
     refused(c, "POST", "/v1/auth/logout-all", &bearer, 403, "forbidden")?;
@@ -428,35 +311,14 @@ fn a_deleted_api_key_stops_working_at_once(c: &Client) -> Result<(), String> {
     let a = c.register("KeyDel")?;
     let b = c.register("KeyDelOther")?;
     let created = create_key(c, &a, &["read"])?;
-    let (id, key) = (
-        created["id"].as_str().unwrap_or_default(),
-        created["key"].as_str().unwrap_or_default(),
-    );
+    let (id, key) = (created["id"].as_str().unwrap_or_default(), created["key"].as_str().unwrap_or_default());
     let bearer = format!("Bearer {key}");
     ensure_eq!(me_status(c, &bearer)?, 200, "before");
-    refused(
-        c,
-        "DELETE",
-        &format!("/v1/api-keys/{id}"),
-        &b.bearer(),
-        404,
-        "not-found",
-    )?;
+    refused(c, "DELETE", &format!("/v1/api-keys/{id}"), &b.bearer(), 404, "not-found")?;
     ensure_eq!(me_status(c, &bearer)?, 200, "another user cannot delete it");
-    ensure_eq!(
-        c.authed("DELETE", &format!("/v1/api-keys/{id}"), &a.bearer())?.status,
-        204,
-        "delete"
-    );
+    ensure_eq!(c.authed("DELETE", &format!("/v1/api-keys/{id}"), &a.bearer())?.status, 204, "delete");
     refused(c, "GET", "/v1/me", &bearer, 401, "unauthenticated")?;
-    refused(
-        c,
-        "DELETE",
-        &format!("/v1/api-keys/{id}"),
-        &a.bearer(),
-        404,
-        "not-found",
-    )?;
+    refused(c, "DELETE", &format!("/v1/api-keys/{id}"), &a.bearer(), 404, "not-found")?;
     Ok(())
 }
 
@@ -480,27 +342,17 @@ fn api_key_list_pages_with_cursor_and_link(c: &Client) -> Result<(), String> {
     let a = c.register("KeyPages")?;
     let mut ids = Vec::new();
     for _ in 0..3 {
-        ids.push(
-            create_key(c, &a, &["read"])?["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        );
+        ids.push(create_key(c, &a, &["read"])?["id"].as_str().unwrap_or_default().to_owned());
     }
     let first = c.authed("GET", "/v1/api-keys?limit=2", &a.bearer())?;
     ensure_eq!(first.status, 200, "page 1");
     let body = first.json()?;
-    let page1: Vec<&str> = body["data"]
-        .as_array()
-        .map(|d| d.iter().filter_map(|k| k["id"].as_str()).collect())
-        .unwrap_or_default();
+    let page1: Vec<&str> =
+        body["data"].as_array().map(|d| d.iter().filter_map(|k| k["id"].as_str()).collect()).unwrap_or_default();
     ensure_eq!(page1, vec![ids[2].as_str(), ids[1].as_str()], "newest first");
     let cursor = body["next_cursor"].as_str().ok_or("next_cursor missing")?.to_owned();
     let link = first.header("link").ok_or("Link header missing")?;
-    ensure!(
-        link.contains("rel=\"next\"") && link.contains("limit=2") && link.contains("cursor="),
-        "Link {link}"
-    );
+    ensure!(link.contains("rel=\"next\"") && link.contains("limit=2") && link.contains("cursor="), "Link {link}");
     let second = c.authed("GET", &format!("/v1/api-keys?limit=2&cursor={cursor}"), &a.bearer())?;
     let body = second.json()?;
     ensure_eq!(body["data"][0]["id"].as_str(), Some(ids[0].as_str()), "page 2");
@@ -508,14 +360,7 @@ fn api_key_list_pages_with_cursor_and_link(c: &Client) -> Result<(), String> {
     ensure!(second.header("link").is_none(), "last page has no Link");
     refused(c, "GET", "/v1/api-keys?cursor=garbage", &a.bearer(), 400, "malformed")?;
     let tampered = format!("{}x{}", &cursor[..cursor.len() / 2], &cursor[cursor.len() / 2 + 1..]);
-    refused(
-        c,
-        "GET",
-        &format!("/v1/api-keys?cursor={tampered}"),
-        &a.bearer(),
-        400,
-        "malformed",
-    )?;
+    refused(c, "GET", &format!("/v1/api-keys?cursor={tampered}"), &a.bearer(), 400, "malformed")?;
     refused(c, "GET", "/v1/api-keys?limit=0", &a.bearer(), 422, "validation")?;
     refused(c, "GET", "/v1/api-keys?limit=101", &a.bearer(), 422, "validation")?;
     Ok(())
@@ -524,17 +369,9 @@ fn api_key_list_pages_with_cursor_and_link(c: &Client) -> Result<(), String> {
 fn tokens_signed_by_the_current_or_previous_key_are_accepted(c: &Client) -> Result<(), String> {
     let a = c.register("Rotation")?;
     let current = sign_eddsa(&header(CURRENT_KID), &claims(&a.id), CURRENT_SEED);
-    ensure_eq!(
-        me_status(c, &format!("Bearer {current}"))?,
-        200,
-        "a well-formed token from the current key"
-    );
+    ensure_eq!(me_status(c, &format!("Bearer {current}"))?, 200, "a well-formed token from the current key");
     let previous = sign_eddsa(&header(PREVIOUS_KID), &claims(&a.id), PREVIOUS_SEED);
-    ensure_eq!(
-        me_status(c, &format!("Bearer {previous}"))?,
-        200,
-        "a token from the previous key"
-    );
+    ensure_eq!(me_status(c, &format!("Bearer {previous}"))?, 200, "a token from the previous key");
     Ok(())
 }
 
@@ -561,11 +398,7 @@ fn forged_and_invalid_tokens_are_all_refused(c: &Client) -> Result<(), String> {
     let attacks: Vec<(&str, String)> = vec![
         (
             "alg none",
-            format!(
-                "{}.{}.",
-                b64(json!({"alg": "none", "kid": CURRENT_KID}).to_string().as_bytes()),
-                parts[1]
-            ),
+            format!("{}.{}.", b64(json!({"alg": "none", "kid": CURRENT_KID}).to_string().as_bytes()), parts[1]),
         ),
         (
             "HS256 with a random key",
@@ -577,25 +410,13 @@ fn forged_and_invalid_tokens_are_all_refused(c: &Client) -> Result<(), String> {
         ),
         (
             "HS256 keyed with the public key",
-            sign_hs256(
-                &json!({"alg": "HS256", "kid": CURRENT_KID}),
-                &claims(&a.id),
-                public_key.as_ref(),
-            ),
+            sign_hs256(&json!({"alg": "HS256", "kid": CURRENT_KID}), &claims(&a.id), public_key.as_ref()),
         ),
         (
             "payload edited under a valid signature",
-            format!(
-                "{}.{}.{}",
-                parts[0],
-                b64(edited_claims.to_string().as_bytes()),
-                parts[2]
-            ),
+            format!("{}.{}.{}", parts[0], b64(edited_claims.to_string().as_bytes()), parts[2]),
         ),
-        (
-            "truncated signature",
-            format!("{}.{}.{}", parts[0], parts[1], &parts[2][..parts[2].len() - 4]),
-        ),
+        ("truncated signature", format!("{}.{}.{}", parts[0], parts[1], &parts[2][..parts[2].len() - 4])),
         ("four segments", format!("{good}.{}", parts[2])),
         ("two segments", format!("{}.{}", parts[0], parts[1])),
         ("expired", with("exp", json!(now - 3600))),
@@ -606,29 +427,14 @@ fn forged_and_invalid_tokens_are_all_refused(c: &Client) -> Result<(), String> {
         ("wrong aud", with("aud", json!("another-api"))),
         ("token_use refresh", with("token_use", json!("refresh"))),
         ("no token_use", without("token_use")),
-        (
-            "unknown kid",
-            sign_eddsa(&header("no-such-key"), &claims(&a.id), CURRENT_SEED),
-        ),
-        (
-            "no kid",
-            sign_eddsa(&json!({"alg": "EdDSA"}), &claims(&a.id), CURRENT_SEED),
-        ),
-        (
-            "rotated-out key",
-            sign_eddsa(&header(RETIRED_KID), &claims(&a.id), RETIRED_SEED),
-        ),
-        (
-            "retired key under the current kid",
-            sign_eddsa(&header(CURRENT_KID), &claims(&a.id), RETIRED_SEED),
-        ),
+        ("unknown kid", sign_eddsa(&header("no-such-key"), &claims(&a.id), CURRENT_SEED)),
+        ("no kid", sign_eddsa(&json!({"alg": "EdDSA"}), &claims(&a.id), CURRENT_SEED)),
+        ("rotated-out key", sign_eddsa(&header(RETIRED_KID), &claims(&a.id), RETIRED_SEED)),
+        ("retired key under the current kid", sign_eddsa(&header(CURRENT_KID), &claims(&a.id), RETIRED_SEED)),
         ("refresh token as access token", a.refresh.clone()),
         ("garbage", "garbage".to_owned()),
         ("empty-ish", "...".to_owned()),
-        (
-            "API-key shaped garbage",
-            "tm_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned(),
-        ),
+        ("API-key shaped garbage", "tm_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned()),
     ];
     for (name, token) in &attacks {
         let res = c.authed("GET", "/v1/me", &format!("Bearer {token}"))?;

@@ -24,27 +24,17 @@ fn a_panic_is_a_500_problem_and_the_next_request_succeeds(c: &Client) -> Result<
         let res = c.send(
             "GET",
             "/v1/me",
-            &[
-                ("Authorization", &user.bearer()),
-                ("X-Fault-Inject", "panic"),
-                ("X-Request-Id", &id),
-            ],
+            &[("Authorization", &user.bearer()), ("X-Fault-Inject", "panic"), ("X-Request-Id", &id)],
             None,
         )?;
         ensure_eq!(res.status, 500, "status of a request whose handler panicked");
         if c.panic_body_from_host {
             // Spin: the panic aborts the instance and the host answers for it.
-            ensure!(
-                !res.text().contains("injected panic"),
-                "the panic message reached the client"
-            );
+            ensure!(!res.text().contains("injected panic"), "the panic message reached the client");
         } else {
             let body = expect_problem(&res, 500, "internal")?;
             ensure_eq!(body["request_id"], json!(id), "request id of the panic's problem");
-            ensure!(
-                !res.text().contains("injected panic"),
-                "the panic message reached the client"
-            );
+            ensure!(!res.text().contains("injected panic"), "the panic message reached the client");
         }
         // The next requests, on the same isolate/instance, work: state is rebuilt.
         for _ in 0..3 {
@@ -83,10 +73,7 @@ fn no_partial_write(
         }
         expect_problem(&res, 503, "unavailable").map_err(|e| format!("{what}, statement {n} failing: {e}"))?;
         let after = snapshot()?;
-        ensure!(
-            after == before,
-            "{what}: statement {n} failed and the data changed:\nbefore {before}\nafter  {after}"
-        );
+        ensure!(after == before, "{what}: statement {n} failed and the data changed:\nbefore {before}\nafter  {after}");
     }
     Err(format!("{what}: still failing with the 25th statement failing"))
 }
@@ -133,29 +120,18 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
     let mut tried = Vec::new();
 
     tried.push(no_partial_write("create project", &account_state, &|f| {
+        send_json(c, "POST", "/v1/projects", &owner, &[("X-Fault-Inject", f)], &json!({"name": "New"}))
+    })?);
+    tried.push(no_partial_write("create task (with Idempotency-Key)", &project_state, &|f| {
         send_json(
             c,
             "POST",
-            "/v1/projects",
+            &format!("{p}/tasks"),
             &owner,
-            &[("X-Fault-Inject", f)],
-            &json!({"name": "New"}),
+            &[("X-Fault-Inject", f), ("Idempotency-Key", "fault-key-1")],
+            &json!({"title": "Faulty", "labels": ["a", "b"]}),
         )
     })?);
-    tried.push(no_partial_write(
-        "create task (with Idempotency-Key)",
-        &project_state,
-        &|f| {
-            send_json(
-                c,
-                "POST",
-                &format!("{p}/tasks"),
-                &owner,
-                &[("X-Fault-Inject", f), ("Idempotency-Key", "fault-key-1")],
-                &json!({"title": "Faulty", "labels": ["a", "b"]}),
-            )
-        },
-    )?);
     // The key of the failed attempts was released: a plain retry creates exactly one task.
     let res = send_json(
         c,
@@ -165,11 +141,7 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
         &[("Idempotency-Key", "fault-key-1")],
         &json!({"title": "Faulty", "labels": ["a", "b"]}),
     )?;
-    ensure!(
-        res.status == 200 || res.status == 201,
-        "retry after the faults: {}",
-        res.text()
-    );
+    ensure!(res.status == 200 || res.status == 201, "retry after the faults: {}", res.text());
     let tasks = get_json(c, &format!("{p}/tasks?limit=100"), &owner)?;
     ensure_eq!(
         tasks["body"]["data"].as_array().map(Vec::len),
@@ -179,34 +151,19 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
     let task = tasks["body"]["data"][0]["id"].as_str().unwrap_or_default().to_owned();
     let t = format!("/v1/tasks/{task}");
 
-    tried.push(no_partial_write(
-        "update task (status, labels)",
-        &project_state,
-        &|f| {
-            let etag = c
-                .authed("GET", &t, &owner.bearer())?
-                .header("etag")
-                .unwrap_or_default()
-                .to_owned();
-            send_json(
-                c,
-                "PATCH",
-                &t,
-                &owner,
-                &[("X-Fault-Inject", f), ("If-Match", &etag)],
-                &json!({"status": "in_progress", "labels": ["c"], "title": "Faultless"}),
-            )
-        },
-    )?);
-    tried.push(no_partial_write("update project", &project_state, &|f| {
+    tried.push(no_partial_write("update task (status, labels)", &project_state, &|f| {
+        let etag = c.authed("GET", &t, &owner.bearer())?.header("etag").unwrap_or_default().to_owned();
         send_json(
             c,
             "PATCH",
-            &p,
+            &t,
             &owner,
-            &[("X-Fault-Inject", f)],
-            &json!({"name": "Renamed", "description": "d"}),
+            &[("X-Fault-Inject", f), ("If-Match", &etag)],
+            &json!({"status": "in_progress", "labels": ["c"], "title": "Faultless"}),
         )
+    })?);
+    tried.push(no_partial_write("update project", &project_state, &|f| {
+        send_json(c, "PATCH", &p, &owner, &[("X-Fault-Inject", f)], &json!({"name": "Renamed", "description": "d"}))
     })?);
     tried.push(no_partial_write("add member", &project_state, &|f| {
         send_json(
@@ -220,42 +177,16 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
     })?);
     let member = format!("{p}/members/{}", other.id);
     // The member gets a task, so that removing it also unassigns.
-    let res = create_task(
-        c,
-        &owner.bearer(),
-        &project,
-        &json!({"title": "theirs", "assignee_id": other.id}),
-    )?;
+    let res = create_task(c, &owner.bearer(), &project, &json!({"title": "theirs", "assignee_id": other.id}))?;
     ensure_eq!(res.status, 201, "task for the member");
     tried.push(no_partial_write("change a member's role", &project_state, &|f| {
-        send_json(
-            c,
-            "PATCH",
-            &member,
-            &owner,
-            &[("X-Fault-Inject", f)],
-            &json!({"role": "admin"}),
-        )
+        send_json(c, "PATCH", &member, &owner, &[("X-Fault-Inject", f)], &json!({"role": "admin"}))
     })?);
-    tried.push(no_partial_write(
-        "remove a member (unassigning its tasks)",
-        &project_state,
-        &|f| {
-            c.send(
-                "DELETE",
-                &member,
-                &[("Authorization", &owner.bearer()), ("X-Fault-Inject", f)],
-                None,
-            )
-        },
-    )?);
+    tried.push(no_partial_write("remove a member (unassigning its tasks)", &project_state, &|f| {
+        c.send("DELETE", &member, &[("Authorization", &owner.bearer()), ("X-Fault-Inject", f)], None)
+    })?);
     tried.push(no_partial_write("delete task", &project_state, &|f| {
-        c.send(
-            "DELETE",
-            &t,
-            &[("Authorization", &owner.bearer()), ("X-Fault-Inject", f)],
-            None,
-        )
+        c.send("DELETE", &t, &[("Authorization", &owner.bearer()), ("X-Fault-Inject", f)], None)
     })?);
     tried.push(no_partial_write("create API key", &account_state, &|f| {
         send_json(
@@ -268,14 +199,7 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
         )
     })?);
     tried.push(no_partial_write("rename me", &account_state, &|f| {
-        send_json(
-            c,
-            "PATCH",
-            "/v1/me",
-            &owner,
-            &[("X-Fault-Inject", f)],
-            &json!({"name": "Renamed"}),
-        )
+        send_json(c, "PATCH", "/v1/me", &owner, &[("X-Fault-Inject", f)], &json!({"name": "Renamed"}))
     })?);
     // Deleting the project takes its members, tasks and events along, or nothing.
     add_member(c, &owner, &project, &other, "viewer")?;
@@ -283,12 +207,7 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
     ensure_eq!(res.status, 201, "task of the doomed project");
     let both = || -> Result<Value, String> { Ok(json!([project_state()?, account_state()?])) };
     tried.push(no_partial_write("delete project", &both, &|f| {
-        c.send(
-            "DELETE",
-            &p,
-            &[("Authorization", &owner.bearer()), ("X-Fault-Inject", f)],
-            None,
-        )
+        c.send("DELETE", &p, &[("Authorization", &owner.bearer()), ("X-Fault-Inject", f)], None)
     })?);
 
     // Refresh: a failed rotation leaves the presented token valid (and not a reuse).
@@ -299,10 +218,7 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
         let res = c.send(
             "POST",
             "/v1/auth/refresh",
-            &[
-                ("Content-Type", "application/json"),
-                ("X-Fault-Inject", &format!("fail-statement={n}")),
-            ],
+            &[("Content-Type", "application/json"), ("X-Fault-Inject", &format!("fail-statement={n}"))],
             Some(json!({"refresh_token": token}).to_string().as_bytes()),
         )?;
         if res.status == 200 {
@@ -315,11 +231,7 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
         ensure!(n <= 25, "refresh still failing at statement 25");
     }
     let res = c.refresh(&token)?;
-    ensure_eq!(
-        res.status,
-        200,
-        format!("the rotated token after {} failed attempts: {}", n - 1, res.text())
-    );
+    ensure_eq!(res.status, 200, format!("the rotated token after {} failed attempts: {}", n - 1, res.text()));
     tried.push(n - 1);
 
     ensure!(tried.iter().all(|n| *n >= 1), "some route was never failed: {tried:?}");

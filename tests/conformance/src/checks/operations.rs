@@ -21,28 +21,21 @@ pub fn checks() -> Vec<Entry> {
 }
 
 fn is_generated_id(id: &str) -> bool {
-    (1..=128).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 fn health_reports_ok_after_reaching_the_database(c: &Client) -> Result<(), String> {
     let res = c.get("/v1/health")?;
     ensure_eq!(res.status, 200, "status");
     ensure!(
-        res.header("content-type")
-            .is_some_and(|v| v.starts_with("application/json")),
+        res.header("content-type").is_some_and(|v| v.starts_with("application/json")),
         "content-type {:?}",
         res.header("content-type")
     );
     let body = res.json()?;
     ensure_eq!(body["status"].as_str(), Some("ok"), "status field");
     ensure_eq!(body["database"].as_str(), Some("ok"), "database field");
-    ensure!(
-        body["version"].as_str().is_some_and(|v| !v.is_empty()),
-        "version missing: {body}"
-    );
+    ensure!(body["version"].as_str().is_some_and(|v| !v.is_empty()), "version missing: {body}");
     ensure_eq!(res.header("cache-control"), Some("no-store"), "cache-control");
     Ok(())
 }
@@ -55,18 +48,11 @@ fn every_response_carries_a_request_id_and_nosniff(c: &Client) -> Result<(), Str
             "{path}: X-Request-Id {:?}",
             res.header("x-request-id")
         );
-        ensure_eq!(
-            res.header("x-content-type-options"),
-            Some("nosniff"),
-            format!("{path}: nosniff")
-        );
+        ensure_eq!(res.header("x-content-type-options"), Some("nosniff"), format!("{path}: nosniff"));
     }
     let a = c.get("/v1/health")?;
     let b = c.get("/v1/health")?;
-    ensure!(
-        a.header("x-request-id") != b.header("x-request-id"),
-        "two requests got the same generated id"
-    );
+    ensure!(a.header("x-request-id") != b.header("x-request-id"), "two requests got the same generated id");
     Ok(())
 }
 
@@ -87,10 +73,7 @@ fn an_invalid_caller_request_id_is_replaced(c: &Client) -> Result<(), String> {
     for bad in ["has space", "semi;colon", "ünï", too_long.as_str()] {
         let res = c.get_with("/v1/health", &[("X-Request-Id", bad)])?;
         let got = res.header("x-request-id").unwrap_or_default();
-        ensure!(
-            got != bad && is_generated_id(got),
-            "bad id {bad:?} came back as {got:?}"
-        );
+        ensure!(got != bad && is_generated_id(got), "bad id {bad:?} came back as {got:?}");
     }
     Ok(())
 }
@@ -112,11 +95,7 @@ fn unknown_api_versions_are_not_found_problems(c: &Client) -> Result<(), String>
 fn a_wrong_method_is_a_method_not_allowed_problem(c: &Client) -> Result<(), String> {
     let res = c.send("DELETE", "/v1/health", &[], None)?;
     expect_problem(&res, 405, "method-not-allowed")?;
-    ensure!(
-        res.header("allow").is_some_and(|a| a.contains("GET")),
-        "Allow header: {:?}",
-        res.header("allow")
-    );
+    ensure!(res.header("allow").is_some_and(|a| a.contains("GET")), "Allow header: {:?}", res.header("allow"));
     Ok(())
 }
 
@@ -124,18 +103,11 @@ fn openapi_document_is_3_1_and_lists_the_routes(c: &Client) -> Result<(), String
     let res = c.get("/v1/openapi.json")?;
     ensure_eq!(res.status, 200, "status");
     let doc = res.json()?;
-    ensure!(
-        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
-        "openapi version {:?}",
-        doc["openapi"]
-    );
+    ensure!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "openapi version {:?}", doc["openapi"]);
     for path in ["/v1/health", "/v1/openapi.json"] {
         ensure!(doc["paths"][path]["get"].is_object(), "document lacks GET {path}");
     }
-    ensure!(
-        doc["components"]["schemas"]["Problem"].is_object(),
-        "document lacks the Problem schema"
-    );
+    ensure!(doc["components"]["schemas"]["Problem"].is_object(), "document lacks the Problem schema");
     Ok(())
 }
 
@@ -151,20 +123,14 @@ fn cors_preflight_from_an_allowed_origin_is_answered(c: &Client) -> Result<(), S
         None,
     )?;
     ensure_eq!(res.status, 204, "preflight status");
-    ensure_eq!(
-        res.header("access-control-allow-origin"),
-        Some(TEST_ORIGIN),
-        "allow-origin"
-    );
+    ensure_eq!(res.header("access-control-allow-origin"), Some(TEST_ORIGIN), "allow-origin");
     ensure!(
-        res.header("access-control-allow-headers")
-            .is_some_and(|h| h.to_ascii_lowercase().contains("authorization")),
+        res.header("access-control-allow-headers").is_some_and(|h| h.to_ascii_lowercase().contains("authorization")),
         "allow-headers {:?}",
         res.header("access-control-allow-headers")
     );
     ensure!(
-        res.header("access-control-allow-methods")
-            .is_some_and(|h| h.contains("PATCH")),
+        res.header("access-control-allow-methods").is_some_and(|h| h.contains("PATCH")),
         "allow-methods {:?}",
         res.header("access-control-allow-methods")
     );
@@ -175,10 +141,7 @@ fn cors_preflight_from_another_origin_gets_no_grant(c: &Client) -> Result<(), St
     let res = c.send(
         "OPTIONS",
         "/v1/health",
-        &[
-            ("Origin", "https://evil.example.test"),
-            ("Access-Control-Request-Method", "GET"),
-        ],
+        &[("Origin", "https://evil.example.test"), ("Access-Control-Request-Method", "GET")],
         None,
     )?;
     ensure!(
@@ -192,14 +155,9 @@ fn cors_preflight_from_another_origin_gets_no_grant(c: &Client) -> Result<(), St
 fn cors_simple_request_from_an_allowed_origin_is_granted(c: &Client) -> Result<(), String> {
     let res = c.get_with("/v1/health", &[("Origin", TEST_ORIGIN)])?;
     ensure_eq!(res.status, 200, "status");
-    ensure_eq!(
-        res.header("access-control-allow-origin"),
-        Some(TEST_ORIGIN),
-        "allow-origin"
-    );
+    ensure_eq!(res.header("access-control-allow-origin"), Some(TEST_ORIGIN), "allow-origin");
     ensure!(
-        res.header("access-control-expose-headers")
-            .is_some_and(|h| h.contains("X-Request-Id")),
+        res.header("access-control-expose-headers").is_some_and(|h| h.contains("X-Request-Id")),
         "expose-headers {:?}",
         res.header("access-control-expose-headers")
     );

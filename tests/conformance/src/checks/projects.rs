@@ -54,24 +54,12 @@ fn ids(res: &Resp) -> Result<Vec<String>, String> {
 
 fn project_create_answers_201_with_location_etag_and_owner_role(c: &Client) -> Result<(), String> {
     let o = c.register("ProjOwner")?;
-    let res = c.post_json(
-        "/v1/projects",
-        &json!({"name": "Launch", "description": "Q4"}),
-        Some(&o.bearer()),
-    )?;
+    let res = c.post_json("/v1/projects", &json!({"name": "Launch", "description": "Q4"}), Some(&o.bearer()))?;
     ensure_eq!(res.status, 201, "status");
     let body = res.json()?;
     let id = body["id"].as_str().unwrap_or_default();
-    ensure_eq!(
-        res.header("location"),
-        Some(format!("/v1/projects/{id}").as_str()),
-        "Location"
-    );
-    ensure!(
-        res.header("etag").is_some_and(|e| e.starts_with('"')),
-        "ETag {:?}",
-        res.header("etag")
-    );
+    ensure_eq!(res.header("location"), Some(format!("/v1/projects/{id}").as_str()), "Location");
+    ensure!(res.header("etag").is_some_and(|e| e.starts_with('"')), "ETag {:?}", res.header("etag"));
     ensure_eq!(body["role"].as_str(), Some("owner"), "role");
     ensure_eq!(body["archived"].as_bool(), Some(false), "archived");
     ensure_eq!(body["description"].as_str(), Some("Q4"), "description");
@@ -98,11 +86,7 @@ fn project_requests_are_validated_and_mass_assignment_refused(c: &Client) -> Res
     }
     let list = c.authed("GET", "/v1/projects", &o.bearer())?;
     ensure_eq!(ids(&list)?.len(), 0, "nothing was created");
-    expect_problem(
-        &c.post_json("/v1/projects", &json!({"name": "x"}), None)?,
-        401,
-        "unauthenticated",
-    )?;
+    expect_problem(&c.post_json("/v1/projects", &json!({"name": "x"}), None)?, 401, "unauthenticated")?;
     Ok(())
 }
 
@@ -116,43 +100,24 @@ fn project_lists_show_only_the_callers_projects_with_filters_and_pages(c: &Clien
     let theirs = create_project(c, &b, "Alpha secret")?;
     let res = c.authed("GET", "/v1/projects?limit=3", &a.bearer())?;
     let page1 = ids(&res)?;
-    ensure_eq!(
-        page1,
-        vec![mine[3].clone(), mine[2].clone(), mine[1].clone()],
-        "newest first"
-    );
+    ensure_eq!(page1, vec![mine[3].clone(), mine[2].clone(), mine[1].clone()], "newest first");
     let next = res.json()?["next_cursor"].as_str().ok_or("no cursor")?.to_owned();
     ensure!(res.header("link").is_some_and(|l| l.contains("rel=\"next\"")), "Link");
     let page2 = ids(&c.authed("GET", &format!("/v1/projects?limit=3&cursor={next}"), &a.bearer())?)?;
     ensure_eq!(page2, vec![mine[0].clone()], "page 2");
-    ensure!(
-        !page1.contains(&theirs) && !page2.contains(&theirs),
-        "another tenant's project leaked"
-    );
+    ensure!(!page1.contains(&theirs) && !page2.contains(&theirs), "another tenant's project leaked");
     let q = ids(&c.authed("GET", "/v1/projects?q=alpha", &a.bearer())?)?;
-    ensure_eq!(
-        q,
-        vec![mine[3].clone(), mine[0].clone()],
-        "q is a case-insensitive substring"
-    );
+    ensure_eq!(q, vec![mine[3].clone(), mine[0].clone()], "q is a case-insensitive substring");
     let pct = ids(&c.authed("GET", "/v1/projects?q=100%25", &a.bearer())?)?;
     ensure_eq!(pct, vec![mine[0].clone()], "% matches literally");
     let us = ids(&c.authed("GET", "/v1/projects?q=a_t", &a.bearer())?)?;
     ensure_eq!(us, vec![mine[3].clone()], "_ matches literally");
-    let res = c.json(
-        "PATCH",
-        &format!("/v1/projects/{}", mine[1]),
-        &json!({"archived": true}),
-        Some(&a.bearer()),
-    )?;
+    let res = c.json("PATCH", &format!("/v1/projects/{}", mine[1]), &json!({"archived": true}), Some(&a.bearer()))?;
     ensure_eq!(res.status, 200, "archive");
     let archived = ids(&c.authed("GET", "/v1/projects?archived=true", &a.bearer())?)?;
     ensure_eq!(archived, vec![mine[1].clone()], "archived=true");
     let active = ids(&c.authed("GET", "/v1/projects?archived=false", &a.bearer())?)?;
-    ensure!(
-        !active.contains(&mine[1]) && active.len() == 3,
-        "archived=false: {active:?}"
-    );
+    ensure!(!active.contains(&mine[1]) && active.len() == 3, "archived=false: {active:?}");
     refused(c, "GET", "/v1/projects?archived=maybe", &a.bearer(), 422, "validation")?;
     refused(c, "GET", "/v1/projects?cursor=nope", &a.bearer(), 400, "malformed")?;
     Ok(())
@@ -164,20 +129,12 @@ fn project_etags_give_304_and_stale_if_match_gives_412_without_change(c: &Client
     let path = format!("/v1/projects/{id}");
     let first = c.authed("GET", &path, &o.bearer())?;
     let etag = first.header("etag").ok_or("no ETag")?.to_owned();
-    let res = c.send(
-        "GET",
-        &path,
-        &[("Authorization", &o.bearer()), ("If-None-Match", &etag)],
-        None,
-    )?;
+    let res = c.send("GET", &path, &[("Authorization", &o.bearer()), ("If-None-Match", &etag)], None)?;
     ensure_eq!(res.status, 304, "If-None-Match");
     ensure!(res.body.is_empty(), "304 has no body");
     let body = json!({"name": "After"}).to_string();
-    let headers = [
-        ("Authorization", o.bearer()),
-        ("Content-Type", "application/json".into()),
-        ("If-Match", etag.clone()),
-    ];
+    let headers =
+        [("Authorization", o.bearer()), ("Content-Type", "application/json".into()), ("If-Match", etag.clone())];
     let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let res = c.send("PATCH", &path, &h, Some(body.as_bytes()))?;
     ensure_eq!(res.status, 200, "PATCH with the current ETag");
@@ -191,12 +148,7 @@ fn project_etags_give_304_and_stale_if_match_gives_412_without_change(c: &Client
         Some("After"),
         "unchanged by the stale PATCH"
     );
-    let res = c.send(
-        "GET",
-        &path,
-        &[("Authorization", &o.bearer()), ("If-None-Match", &etag)],
-        None,
-    )?;
+    let res = c.send("GET", &path, &[("Authorization", &o.bearer()), ("If-None-Match", &etag)], None)?;
     ensure_eq!(res.status, 200, "old ETag no longer matches");
     let del = [("Authorization", o.bearer()), ("If-Match", etag)];
     let h: Vec<(&str, &str)> = del.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -219,16 +171,8 @@ fn non_members_get_404_on_every_project_route(c: &Client) -> Result<(), String> 
         ("PATCH", format!("/v1/projects/{p}"), Some(json!({"name": "x"}))),
         ("DELETE", format!("/v1/projects/{p}"), None),
         ("GET", format!("/v1/projects/{p}/members"), None),
-        (
-            "POST",
-            format!("/v1/projects/{p}/members"),
-            Some(json!({"email": n.email, "role": "owner"})),
-        ),
-        (
-            "PATCH",
-            format!("/v1/projects/{p}/members/{}", o.id),
-            Some(json!({"role": "viewer"})),
-        ),
+        ("POST", format!("/v1/projects/{p}/members"), Some(json!({"email": n.email, "role": "owner"}))),
+        ("PATCH", format!("/v1/projects/{p}/members/{}", o.id), Some(json!({"role": "viewer"}))),
         ("DELETE", format!("/v1/projects/{p}/members/{}", o.id), None),
         ("GET", format!("/v1/projects/{p}/events"), None),
         ("GET", format!("/v1/projects/{p}/tasks"), None),
@@ -236,11 +180,7 @@ fn non_members_get_404_on_every_project_route(c: &Client) -> Result<(), String> 
         ("GET", format!("/v1/tasks/{t}"), None),
         ("PATCH", format!("/v1/tasks/{t}"), Some(json!({"title": "x"}))),
         ("DELETE", format!("/v1/tasks/{t}"), None),
-        (
-            "GET",
-            "/v1/projects/00000000-0000-7000-8000-000000000000".to_owned(),
-            None,
-        ),
+        ("GET", "/v1/projects/00000000-0000-7000-8000-000000000000".to_owned(), None),
         ("GET", "/v1/tasks/..%2F..%2Fetc".to_owned(), None),
     ];
     for (m, path, body) in cases {
@@ -265,30 +205,19 @@ fn members_are_added_by_email_with_roles_guarded(c: &Client) -> Result<(), Strin
     let x = c.register("MemX")?;
     let p = create_project(c, &o, "Team")?;
     let path = format!("/v1/projects/{p}/members");
-    let res = c.post_json(
-        &path,
-        &json!({"email": a.email.to_uppercase(), "role": "admin"}),
-        Some(&o.bearer()),
-    )?;
+    let res = c.post_json(&path, &json!({"email": a.email.to_uppercase(), "role": "admin"}), Some(&o.bearer()))?;
     ensure_eq!(res.status, 201, "add admin by email, any case");
     let m = res.json()?;
     ensure_eq!(m["user_id"].as_str(), Some(a.id.as_str()), "user_id");
     ensure_eq!(m["role"].as_str(), Some("admin"), "role");
-    ensure!(
-        m["joined_at"].as_str().is_some() && m["name"].as_str().is_some(),
-        "fields {m}"
-    );
+    ensure!(m["joined_at"].as_str().is_some() && m["name"].as_str().is_some(), "fields {m}");
     expect_problem(
         &c.post_json(&path, &json!({"email": a.email, "role": "viewer"}), Some(&o.bearer()))?,
         409,
         "conflict",
     )?;
     let body = expect_problem(
-        &c.post_json(
-            &path,
-            &json!({"email": "nobody@example.test", "role": "viewer"}),
-            Some(&o.bearer()),
-        )?,
+        &c.post_json(&path, &json!({"email": "nobody@example.test", "role": "viewer"}), Some(&o.bearer()))?,
         422,
         "validation",
     )?;
@@ -317,20 +246,11 @@ fn members_are_added_by_email_with_roles_guarded(c: &Client) -> Result<(), Strin
     ensure_eq!(res.status, 200, "admin promotes viewer");
     ensure_eq!(res.json()?["role"].as_str(), Some("member"), "new role");
     expect_problem(
-        &c.json(
-            "PATCH",
-            &format!("{path}/{}", o.id),
-            &json!({"role": "viewer"}),
-            Some(&a.bearer()),
-        )?,
+        &c.json("PATCH", &format!("{path}/{}", o.id), &json!({"role": "viewer"}), Some(&a.bearer()))?,
         403,
         "forbidden",
     )?;
-    expect_problem(
-        &c.json("PATCH", &mp, &json!({"role": "owner"}), Some(&a.bearer()))?,
-        403,
-        "forbidden",
-    )?;
+    expect_problem(&c.json("PATCH", &mp, &json!({"role": "owner"}), Some(&a.bearer()))?, 403, "forbidden")?;
     refused(c, "DELETE", &format!("{path}/{}", a.id), &v.bearer(), 403, "forbidden")?;
     ensure_eq!(c.authed("DELETE", &mp, &v.bearer())?.status, 204, "a member may leave");
     refused(c, "GET", &format!("/v1/projects/{p}"), &v.bearer(), 404, "not-found")?;
@@ -342,28 +262,18 @@ fn a_project_always_keeps_an_owner(c: &Client) -> Result<(), String> {
     let o2 = c.register("Own2")?;
     let p = create_project(c, &o, "Owned")?;
     let me = format!("/v1/projects/{p}/members/{}", o.id);
-    expect_problem(
-        &c.json("PATCH", &me, &json!({"role": "admin"}), Some(&o.bearer()))?,
-        409,
-        "conflict",
-    )?;
+    expect_problem(&c.json("PATCH", &me, &json!({"role": "admin"}), Some(&o.bearer()))?, 409, "conflict")?;
     refused(c, "DELETE", &me, &o.bearer(), 409, "conflict")?;
     add_member(c, &o, &p, &o2, "owner")?;
     ensure_eq!(
-        c.json("PATCH", &me, &json!({"role": "admin"}), Some(&o.bearer()))?
-            .status,
+        c.json("PATCH", &me, &json!({"role": "admin"}), Some(&o.bearer()))?.status,
         200,
         "demote with another owner"
     );
     let other = format!("/v1/projects/{p}/members/{}", o2.id);
     refused(c, "DELETE", &other, &o2.bearer(), 409, "conflict")?;
-    let owners = c
-        .authed("GET", &format!("/v1/projects/{p}/members"), &o2.bearer())?
-        .json()?;
-    let n = owners["data"]
-        .as_array()
-        .map(|a| a.iter().filter(|m| m["role"] == "owner").count())
-        .unwrap_or(0);
+    let owners = c.authed("GET", &format!("/v1/projects/{p}/members"), &o2.bearer())?.json()?;
+    let n = owners["data"].as_array().map(|a| a.iter().filter(|m| m["role"] == "owner").count()).unwrap_or(0);
     ensure_eq!(n, 1, "exactly one owner left");
     Ok(())
 }
@@ -376,17 +286,10 @@ fn removing_a_member_unassigns_its_tasks(c: &Client) -> Result<(), String> {
     let t = create_task(c, &o.bearer(), &p, &json!({"title": "mine", "assignee_id": m.id}))?;
     ensure_eq!(t.status, 201, "create assigned");
     let tid = t.json()?["id"].as_str().unwrap_or_default().to_owned();
-    ensure_eq!(
-        c.authed("DELETE", &format!("/v1/projects/{p}/members/{}", m.id), &o.bearer())?
-            .status,
-        204,
-        "remove"
-    );
+    ensure_eq!(c.authed("DELETE", &format!("/v1/projects/{p}/members/{}", m.id), &o.bearer())?.status, 204, "remove");
     let task = c.authed("GET", &format!("/v1/tasks/{tid}"), &o.bearer())?.json()?;
     ensure!(task["assignee_id"].is_null(), "still assigned: {task}");
-    let events = c
-        .authed("GET", &format!("/v1/projects/{p}/events"), &o.bearer())?
-        .json()?;
+    let events = c.authed("GET", &format!("/v1/projects/{p}/events"), &o.bearer())?.json()?;
     ensure_eq!(events["data"][0]["type"].as_str(), Some("member.removed"), "event");
     ensure_eq!(events["data"][0]["subject_id"].as_str(), Some(m.id.as_str()), "subject");
     let body = expect_problem(
@@ -394,11 +297,7 @@ fn removing_a_member_unassigns_its_tasks(c: &Client) -> Result<(), String> {
         422,
         "validation",
     )?;
-    ensure_eq!(
-        body["errors"][0]["field"].as_str(),
-        Some("assignee_id"),
-        "assignee must be a member"
-    );
+    ensure_eq!(body["errors"][0]["field"].as_str(), Some("assignee_id"), "assignee must be a member");
     Ok(())
 }
 
@@ -407,26 +306,13 @@ fn deleting_a_project_deletes_its_tasks_and_events(c: &Client) -> Result<(), Str
     let a = c.register("DelAdmin")?;
     let p = create_project(c, &o, "Doomed")?;
     add_member(c, &o, &p, &a, "admin")?;
-    let t = create_task(c, &o.bearer(), &p, &json!({"title": "t"}))?.json()?["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let t =
+        create_task(c, &o.bearer(), &p, &json!({"title": "t"}))?.json()?["id"].as_str().unwrap_or_default().to_owned();
     refused(c, "DELETE", &format!("/v1/projects/{p}"), &a.bearer(), 403, "forbidden")?;
-    ensure_eq!(
-        c.authed("DELETE", &format!("/v1/projects/{p}"), &o.bearer())?.status,
-        204,
-        "owner deletes"
-    );
+    ensure_eq!(c.authed("DELETE", &format!("/v1/projects/{p}"), &o.bearer())?.status, 204, "owner deletes");
     refused(c, "GET", &format!("/v1/projects/{p}"), &o.bearer(), 404, "not-found")?;
     refused(c, "GET", &format!("/v1/tasks/{t}"), &o.bearer(), 404, "not-found")?;
-    refused(
-        c,
-        "GET",
-        &format!("/v1/projects/{p}/events"),
-        &o.bearer(),
-        404,
-        "not-found",
-    )?;
+    refused(c, "GET", &format!("/v1/projects/{p}/events"), &o.bearer(), 404, "not-found")?;
     let mine = c.authed("GET", "/v1/me/tasks", &o.bearer())?;
     ensure!(!mine.text().contains(&t), "task survives in /v1/me/tasks");
     Ok(())
@@ -438,40 +324,21 @@ fn every_change_is_in_the_event_log_newest_first(c: &Client) -> Result<(), Strin
     let p = create_project(c, &o, "Evented")?;
     add_member(c, &o, &p, &m, "viewer")?;
     ensure_eq!(
-        c.json(
-            "PATCH",
-            &format!("/v1/projects/{p}/members/{}", m.id),
-            &json!({"role": "member"}),
-            Some(&o.bearer())
-        )?
-        .status,
+        c.json("PATCH", &format!("/v1/projects/{p}/members/{}", m.id), &json!({"role": "member"}), Some(&o.bearer()))?
+            .status,
         200,
         "role"
     );
     ensure_eq!(
-        c.json(
-            "PATCH",
-            &format!("/v1/projects/{p}"),
-            &json!({"name": "Renamed"}),
-            Some(&o.bearer())
-        )?
-        .status,
+        c.json("PATCH", &format!("/v1/projects/{p}"), &json!({"name": "Renamed"}), Some(&o.bearer()))?.status,
         200,
         "rename"
     );
-    let t = create_task(c, &o.bearer(), &p, &json!({"title": "t"}))?.json()?["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let t =
+        create_task(c, &o.bearer(), &p, &json!({"title": "t"}))?.json()?["id"].as_str().unwrap_or_default().to_owned();
     let tp = format!("/v1/tasks/{t}");
     ensure_eq!(
-        c.json(
-            "PATCH",
-            &tp,
-            &json!({"status": "in_progress", "title": "t2"}),
-            Some(&o.bearer())
-        )?
-        .status,
+        c.json("PATCH", &tp, &json!({"status": "in_progress", "title": "t2"}), Some(&o.bearer()))?.status,
         200,
         "patch"
     );
@@ -479,10 +346,8 @@ fn every_change_is_in_the_event_log_newest_first(c: &Client) -> Result<(), Strin
     let res = c.authed("GET", &format!("/v1/projects/{p}/events?limit=100"), &m.bearer())?;
     ensure_eq!(res.status, 200, "events");
     let body = res.json()?;
-    let types: Vec<&str> = body["data"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|e| e["type"].as_str()).collect())
-        .unwrap_or_default();
+    let types: Vec<&str> =
+        body["data"].as_array().map(|a| a.iter().filter_map(|e| e["type"].as_str()).collect()).unwrap_or_default();
     ensure_eq!(
         types,
         vec![
@@ -498,34 +363,14 @@ fn every_change_is_in_the_event_log_newest_first(c: &Client) -> Result<(), Strin
         "event types newest first"
     );
     let status = &body["data"][2];
-    ensure_eq!(
-        status["data"]["status"],
-        json!({"from": "todo", "to": "in_progress"}),
-        "status event data"
-    );
+    ensure_eq!(status["data"]["status"], json!({"from": "todo", "to": "in_progress"}), "status event data");
     ensure_eq!(status["actor_id"].as_str(), Some(o.id.as_str()), "actor");
     ensure_eq!(status["subject_id"].as_str(), Some(t.as_str()), "subject");
-    ensure_eq!(
-        body["data"][1]["data"]["title"],
-        json!({"from": "t", "to": "t2"}),
-        "update event data"
-    );
-    let page = c
-        .authed("GET", &format!("/v1/projects/{p}/events?limit=3"), &m.bearer())?
-        .json()?;
+    ensure_eq!(body["data"][1]["data"]["title"], json!({"from": "t", "to": "t2"}), "update event data");
+    let page = c.authed("GET", &format!("/v1/projects/{p}/events?limit=3"), &m.bearer())?.json()?;
     let cursor = page["next_cursor"].as_str().ok_or("cursor")?;
-    let next = c
-        .authed(
-            "GET",
-            &format!("/v1/projects/{p}/events?limit=3&cursor={cursor}"),
-            &m.bearer(),
-        )?
-        .json()?;
-    ensure_eq!(
-        next["data"][0]["type"].as_str(),
-        Some("task.created"),
-        "page 2 continues"
-    );
+    let next = c.authed("GET", &format!("/v1/projects/{p}/events?limit=3&cursor={cursor}"), &m.bearer())?.json()?;
+    ensure_eq!(next["data"][0]["type"].as_str(), Some("task.created"), "page 2 continues");
     Ok(())
 }
 
@@ -541,11 +386,7 @@ struct Cast {
 }
 
 fn key(c: &Client, a: &Account, scopes: &[&str]) -> Result<String, String> {
-    let res = c.post_json(
-        "/v1/api-keys",
-        &json!({"name": "matrix", "scopes": scopes}),
-        Some(&a.bearer()),
-    )?;
+    let res = c.post_json("/v1/api-keys", &json!({"name": "matrix", "scopes": scopes}), Some(&a.bearer()))?;
     Ok(format!("Bearer {}", res.json()?["key"].as_str().unwrap_or_default()))
 }
 
@@ -611,12 +452,9 @@ fn authorization_matrix_of_every_project_and_task_route(c: &Client) -> Result<()
         for ((who, bearer), want) in callers.iter().zip(expected.iter()) {
             let res = match *route {
                 "GET project" => c.authed("GET", &format!("/v1/projects/{p}"), bearer)?,
-                "PATCH project" => c.json(
-                    "PATCH",
-                    &format!("/v1/projects/{p}"),
-                    &json!({"description": who}),
-                    Some(bearer),
-                )?,
+                "PATCH project" => {
+                    c.json("PATCH", &format!("/v1/projects/{p}"), &json!({"description": who}), Some(bearer))?
+                }
                 "GET members" => c.authed("GET", &format!("/v1/projects/{p}/members"), bearer)?,
                 "POST members" => {
                     let fresh = c.register("MxFresh")?;
@@ -650,12 +488,9 @@ fn authorization_matrix_of_every_project_and_task_route(c: &Client) -> Result<()
                 "GET tasks" => c.authed("GET", &format!("/v1/projects/{p}/tasks"), bearer)?,
                 "POST tasks" => create_task(c, bearer, &p, &json!({"title": who}))?,
                 "GET task" => c.authed("GET", &format!("/v1/tasks/{task_by_member}"), bearer)?,
-                "PATCH task" => c.json(
-                    "PATCH",
-                    &format!("/v1/tasks/{task_by_member}"),
-                    &json!({"description": who}),
-                    Some(bearer),
-                )?,
+                "PATCH task" => {
+                    c.json("PATCH", &format!("/v1/tasks/{task_by_member}"), &json!({"description": who}), Some(bearer))?
+                }
                 "DELETE someone else's task" => {
                     let t = create_task(c, &cast.owner.bearer(), &p, &json!({"title": "owner's"}))?.json()?["id"]
                         .as_str()

@@ -47,10 +47,7 @@ fn post(
 
 fn expect_429(res: &Resp, policy: &str, limit: u32, window: u64) -> Result<u64, String> {
     expect_problem(res, 429, "rate-limited")?;
-    let retry: u64 = res
-        .header("retry-after")
-        .and_then(|v| v.parse().ok())
-        .ok_or("Retry-After missing")?;
+    let retry: u64 = res.header("retry-after").and_then(|v| v.parse().ok()).ok_or("Retry-After missing")?;
     ensure!(retry >= 1 && retry <= window, "Retry-After {retry}");
     ensure_eq!(
         res.header("ratelimit-policy"),
@@ -58,8 +55,7 @@ fn expect_429(res: &Resp, policy: &str, limit: u32, window: u64) -> Result<u64, 
         "RateLimit-Policy"
     );
     ensure!(
-        res.header("ratelimit")
-            .is_some_and(|v| v.starts_with(&format!("\"{policy}\";r=0;t="))),
+        res.header("ratelimit").is_some_and(|v| v.starts_with(&format!("\"{policy}\";r=0;t="))),
         "RateLimit {:?}",
         res.header("ratelimit")
     );
@@ -74,29 +70,16 @@ fn ratelimit_the_ip_limit_on_auth_routes_answers_429_then_resets(c: &Client) -> 
         ensure_eq!(res.status, 401, format!("request {} within the limit", i + 1));
         let expected_remaining = limit - 1 - i;
         ensure!(
-            res.header("ratelimit")
-                .is_some_and(|v| v.starts_with(&format!("\"auth-ip\";r={expected_remaining};"))),
+            res.header("ratelimit").is_some_and(|v| v.starts_with(&format!("\"auth-ip\";r={expected_remaining};"))),
             "RateLimit on request {}: {:?}",
             i + 1,
             res.header("ratelimit")
         );
     }
-    let over = post(
-        c,
-        ip,
-        "/v1/auth/login",
-        &json!({"email": "a@example.test", "password": "x"}),
-        None,
-    )?;
+    let over = post(c, ip, "/v1/auth/login", &json!({"email": "a@example.test", "password": "x"}), None)?;
     let retry = expect_429(&over, "auth-ip", limit, window)?;
     // Another client address is not affected.
-    let other = post(
-        c,
-        fresh_ip(),
-        "/v1/auth/refresh",
-        &json!({"refresh_token": "rt_nope"}),
-        None,
-    )?;
+    let other = post(c, fresh_ip(), "/v1/auth/refresh", &json!({"refresh_token": "rt_nope"}), None)?;
     ensure_eq!(other.status, 401, "another IP");
     std::thread::sleep(Duration::from_millis(retry * 1000 + 100));
     let again = post(c, ip, "/v1/auth/refresh", &json!({"refresh_token": "rt_nope"}), None)?;
@@ -106,38 +89,18 @@ fn ratelimit_the_ip_limit_on_auth_routes_answers_429_then_resets(c: &Client) -> 
 
 fn ratelimit_failed_logins_are_limited_per_account_from_any_ip(c: &Client) -> Result<(), String> {
     let email = crate::fixtures::unique_email("RlLogin");
-    let reg = post(
-        c,
-        fresh_ip(),
-        "/v1/auth/register",
-        &json!({"email": email, "password": PASSWORD, "name": "R"}),
-        None,
-    )?;
+    let reg =
+        post(c, fresh_ip(), "/v1/auth/register", &json!({"email": email, "password": PASSWORD, "name": "R"}), None)?;
     ensure_eq!(reg.status, 201, "register");
     let (limit, window) = LIMITED_LOGIN_FAILURES;
     for i in 0..limit {
         // Each failure from a different address: the per-IP limit never triggers.
-        let res = post(
-            c,
-            fresh_ip(),
-            "/v1/auth/login",
-            &json!({"email": email, "password": "wrong password!"}),
-            None,
-        )?;
+        let res = post(c, fresh_ip(), "/v1/auth/login", &json!({"email": email, "password": "wrong password!"}), None)?;
         expect_problem(&res, 401, "unauthenticated").map_err(|e| format!("failure {}: {e}", i + 1))?;
     }
-    let blocked = post(
-        c,
-        fresh_ip(),
-        "/v1/auth/login",
-        &json!({"email": email, "password": PASSWORD}),
-        None,
-    )?;
+    let blocked = post(c, fresh_ip(), "/v1/auth/login", &json!({"email": email, "password": PASSWORD}), None)?;
     expect_problem(&blocked, 429, "rate-limited")?;
-    let retry: u64 = blocked
-        .header("retry-after")
-        .and_then(|v| v.parse().ok())
-        .ok_or("Retry-After")?;
+    let retry: u64 = blocked.header("retry-after").and_then(|v| v.parse().ok()).ok_or("Retry-After")?;
     ensure!(retry >= 1 && retry <= window, "Retry-After {retry}");
     // Another account from the same address is unaffected.
     let other = post(
@@ -149,13 +112,7 @@ fn ratelimit_failed_logins_are_limited_per_account_from_any_ip(c: &Client) -> Re
     )?;
     ensure_eq!(other.status, 401, "other account");
     std::thread::sleep(Duration::from_millis(retry * 1000 + 100));
-    let ok = post(
-        c,
-        fresh_ip(),
-        "/v1/auth/login",
-        &json!({"email": email, "password": PASSWORD}),
-        None,
-    )?;
+    let ok = post(c, fresh_ip(), "/v1/auth/login", &json!({"email": email, "password": PASSWORD}), None)?;
     ensure_eq!(ok.status, 200, "correct password once the failures have decayed");
     Ok(())
 }
@@ -163,11 +120,7 @@ fn ratelimit_failed_logins_are_limited_per_account_from_any_ip(c: &Client) -> Re
 fn ratelimit_principals_have_their_own_budgets(c: &Client) -> Result<(), String> {
     let a = c.register("RlA")?;
     let b = c.register("RlB")?;
-    let key_res = c.post_json(
-        "/v1/api-keys",
-        &json!({"name": "rl", "scopes": ["read"]}),
-        Some(&a.bearer()),
-    )?;
+    let key_res = c.post_json("/v1/api-keys", &json!({"name": "rl", "scopes": ["read"]}), Some(&a.bearer()))?;
     let key = format!("Bearer {}", key_res.json()?["key"].as_str().unwrap_or_default());
     let (limit, window) = LIMITED_PRINCIPAL;
     // The key creation above spent one request of A's budget.
@@ -183,9 +136,7 @@ fn ratelimit_principals_have_their_own_budgets(c: &Client) -> Result<(), String>
         last = Some(res);
     }
     ensure!(
-        last.is_some_and(|r| r
-            .header("ratelimit")
-            .is_some_and(|v| v.starts_with("\"principal\";r=0;"))),
+        last.is_some_and(|r| r.header("ratelimit").is_some_and(|v| v.starts_with("\"principal\";r=0;"))),
         "r=0 at the limit"
     );
     let over = c.send_from(fresh_ip(), "GET", "/v1/me", &[("Authorization", &a.bearer())], None)?;

@@ -22,15 +22,9 @@ pub fn checks() -> Vec<Entry> {
 }
 
 fn four_xx(res: &Resp, what: &str) -> Result<(), String> {
+    ensure!((400..500).contains(&res.status), "{what}: expected a 4xx, got {}: {}", res.status, res.text());
     ensure!(
-        (400..500).contains(&res.status),
-        "{what}: expected a 4xx, got {}: {}",
-        res.status,
-        res.text()
-    );
-    ensure!(
-        res.header("content-type")
-            .is_some_and(|c| c.starts_with("application/problem+json")),
+        res.header("content-type").is_some_and(|c| c.starts_with("application/problem+json")),
         "{what}: not a problem document: {:?}",
         res.header("content-type")
     );
@@ -43,30 +37,19 @@ fn hostile_bodies_get_4xx_problems_never_5xx(c: &Client) -> Result<(), String> {
     let path = format!("/v1/projects/{p}/tasks");
     let auth = o.bearer();
     let send = |body: &[u8]| {
-        c.send(
-            "POST",
-            &path,
-            &[("Authorization", &auth), ("Content-Type", "application/json")],
-            Some(body),
-        )
+        c.send("POST", &path, &[("Authorization", &auth), ("Content-Type", "application/json")], Some(body))
     };
     let deep = format!("{{\"title\":{}1{}}}", "[".repeat(10_000), "]".repeat(10_000));
     let many: Vec<String> = (0..10_000).map(|i| format!("l{i}")).collect();
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("deep nesting", deep.into_bytes()),
-        (
-            "huge number",
-            br#"{"title":"x","priority":123456789012345678901234567890123456789}"#.to_vec(),
-        ),
+        ("huge number", br#"{"title":"x","priority":123456789012345678901234567890123456789}"#.to_vec()),
         ("float overflow", br#"{"title":"x","due_date":1e400}"#.to_vec()),
         ("invalid UTF-8", b"{\"title\":\"\xff\xfe\"}".to_vec()),
         ("raw NUL in a string", b"{\"title\":\"a\x00b\"}".to_vec()),
         ("escaped NUL", br#"{"title":"a\u0000b"}"#.to_vec()),
         ("lone surrogate", br#"{"title":"\ud800"}"#.to_vec()),
-        (
-            "10,000 labels",
-            json!({"title": "x", "labels": many}).to_string().into_bytes(),
-        ),
+        ("10,000 labels", json!({"title": "x", "labels": many}).to_string().into_bytes()),
         ("duplicate keys", br#"{"title":"a","title":"b"}"#.to_vec()),
         ("not an object", b"\"just a string\"".to_vec()),
         ("empty body", Vec::new()),
@@ -75,11 +58,7 @@ fn hostile_bodies_get_4xx_problems_never_5xx(c: &Client) -> Result<(), String> {
     for (what, body) in &cases {
         four_xx(&send(body)?, what)?;
     }
-    ensure_eq!(
-        c.authed("GET", &path, &auth)?.json()?["data"],
-        json!([]),
-        "nothing was stored"
-    );
+    ensure_eq!(c.authed("GET", &path, &auth)?.json()?["data"], json!([]), "nothing was stored");
     Ok(())
 }
 
@@ -103,18 +82,9 @@ fn hostile_urls_and_headers_get_4xx_problems_never_5xx(c: &Client) -> Result<(),
     let long_token = format!("Bearer {}", "x".repeat(6000));
     refused(c, "GET", "/v1/me", &long_token, 401, "unauthenticated")?;
     let res = c.send("GET", "/v1/health", &[("X-Request-Id", &"r".repeat(6000))], None)?;
-    ensure!(
-        res.status == 200 && res.header("x-request-id").is_some_and(|id| id.len() <= 128),
-        "long request id"
-    );
+    ensure!(res.status == 200 && res.header("x-request-id").is_some_and(|id| id.len() <= 128), "long request id");
     // SQL metacharacters and LIKE wildcards in q are plain text.
-    for q in [
-        "%27%20OR%201%3D1%20--",
-        "%25",
-        "_",
-        "%5C",
-        "%22%3B%20DROP%20TABLE%20tasks%3B%20--",
-    ] {
+    for q in ["%27%20OR%201%3D1%20--", "%25", "_", "%5C", "%22%3B%20DROP%20TABLE%20tasks%3B%20--"] {
         let res = c.authed("GET", &format!("/v1/projects/{p}/tasks?q={q}"), &auth)?;
         ensure_eq!(res.status, 200, format!("q={q}"));
         ensure_eq!(res.json()?["data"], json!([]), format!("q={q} matched something"));
@@ -128,34 +98,18 @@ fn stored_text_round_trips_byte_for_byte(c: &Client) -> Result<(), String> {
     let title = "'; DROP TABLE tasks; -- \u{1F600} «ĉu» \\ \" % _ \u{2028}";
     let description = "line 1\nline 2\ttabbed\r\n\u{10FFFF} zero\u{200B}width — ✓";
     let labels = json!(["ünïcødé", "%_", "a'b", "日本語"]);
-    let created = create_task(
-        c,
-        &o.bearer(),
-        &p,
-        &json!({"title": title, "description": description, "labels": labels}),
-    )?;
+    let created =
+        create_task(c, &o.bearer(), &p, &json!({"title": title, "description": description, "labels": labels}))?;
     ensure_eq!(created.status, 201, "create");
     let id = created.json()?["id"].as_str().unwrap_or_default().to_owned();
     let got = c.authed("GET", &format!("/v1/tasks/{id}"), &o.bearer())?.json()?;
     ensure_eq!(got["title"].as_str(), Some(title), "title");
     ensure_eq!(got["description"].as_str(), Some(description), "description");
     ensure_eq!(got["labels"], labels, "labels");
-    let found = c
-        .authed("GET", &format!("/v1/projects/{p}/tasks?label=%25_"), &o.bearer())?
-        .json()?;
-    ensure_eq!(
-        found["data"][0]["id"].as_str(),
-        Some(id.as_str()),
-        "label with wildcard characters"
-    );
-    let found = c
-        .authed("GET", &format!("/v1/projects/{p}/tasks?q=DROP%20TABLE"), &o.bearer())?
-        .json()?;
-    ensure_eq!(
-        found["data"][0]["id"].as_str(),
-        Some(id.as_str()),
-        "search finds the literal text"
-    );
+    let found = c.authed("GET", &format!("/v1/projects/{p}/tasks?label=%25_"), &o.bearer())?.json()?;
+    ensure_eq!(found["data"][0]["id"].as_str(), Some(id.as_str()), "label with wildcard characters");
+    let found = c.authed("GET", &format!("/v1/projects/{p}/tasks?q=DROP%20TABLE"), &o.bearer())?.json()?;
+    ensure_eq!(found["data"][0]["id"].as_str(), Some(id.as_str()), "search finds the literal text");
     Ok(())
 }
 
@@ -173,8 +127,7 @@ struct Tally {
 }
 
 fn version_of(etag: Option<&str>) -> u64 {
-    etag.and_then(|e| e.trim_matches('"').trim_start_matches('t').parse().ok())
-        .unwrap_or(0)
+    etag.and_then(|e| e.trim_matches('"').trim_start_matches('t').parse().ok()).unwrap_or(0)
 }
 
 fn concurrent_clients_lose_no_update_and_duplicate_no_creation(c: &Client) -> Result<(), String> {
@@ -236,11 +189,7 @@ fn concurrent_clients_lose_no_update_and_duplicate_no_creation(c: &Client) -> Re
                         let res = client.send(
                             "PATCH",
                             &format!("/v1/tasks/{task}"),
-                            &[
-                                ("Authorization", &auth),
-                                ("Content-Type", "application/json"),
-                                ("If-Match", &etag),
-                            ],
+                            &[("Authorization", &auth), ("Content-Type", "application/json"), ("If-Match", &etag)],
                             Some(body.as_bytes()),
                         );
                         if let Ok(mut t) = tally.lock() {
@@ -260,11 +209,7 @@ fn concurrent_clients_lose_no_update_and_duplicate_no_creation(c: &Client) -> Re
         }
     });
     let tally = tally.into_inner().map_err(|_| "poisoned")?;
-    ensure!(
-        tally.errors.is_empty(),
-        "unexpected answers: {:?}",
-        &tally.errors[..tally.errors.len().min(5)]
-    );
+    ensure!(tally.errors.is_empty(), "unexpected answers: {:?}", &tally.errors[..tally.errors.len().min(5)]);
     // No duplicate creation: each key answered with one id, and exactly those tasks exist.
     let mut created: Vec<String> = Vec::new();
     for (key, ids) in &tally.creations {
@@ -277,23 +222,14 @@ fn concurrent_clients_lose_no_update_and_duplicate_no_creation(c: &Client) -> Re
     loop {
         let res = c.authed("GET", &url, &o.bearer())?;
         let body = res.json()?;
-        listed.extend(
-            body["data"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|t| t["id"].as_str().map(str::to_owned)),
-        );
+        listed
+            .extend(body["data"].as_array().into_iter().flatten().filter_map(|t| t["id"].as_str().map(str::to_owned)));
         match body["next_cursor"].as_str() {
             Some(cur) => url = format!("/v1/projects/{p}/tasks?limit=100&cursor={cur}"),
             None => break,
         }
     }
-    ensure_eq!(
-        listed.len(),
-        TASKS + created.len(),
-        "tasks in the project vs shared + distinct keys"
-    );
+    ensure_eq!(listed.len(), TASKS + created.len(), "tasks in the project vs shared + distinct keys");
     // No lost update: each accepted PATCH has its event, in version order, and the final
     // version counts them all.
     let mut events: Vec<Value> = Vec::new();
@@ -320,20 +256,12 @@ fn concurrent_clients_lose_no_update_and_duplicate_no_creation(c: &Client) -> Re
             .filter_map(|e| e["data"]["description"]["to"].as_str().map(str::to_owned))
             .collect();
         let expected: Vec<String> = accepted.iter().map(|(_, d)| d.clone()).collect();
-        ensure_eq!(
-            logged,
-            expected,
-            format!("{task}: events vs accepted PATCHes in version order")
-        );
+        ensure_eq!(logged, expected, format!("{task}: events vs accepted PATCHes in version order"));
         let versions: Vec<u64> = accepted.iter().map(|(v, _)| *v).collect();
         let contiguous: Vec<u64> = (2..2 + versions.len() as u64).collect();
         ensure_eq!(versions, contiguous, format!("{task}: versions of accepted PATCHes"));
         let last = c.authed("GET", &format!("/v1/tasks/{task}"), &o.bearer())?;
-        ensure_eq!(
-            version_of(last.header("etag")),
-            1 + accepted.len() as u64,
-            format!("{task}: final version")
-        );
+        ensure_eq!(version_of(last.header("etag")), 1 + accepted.len() as u64, format!("{task}: final version"));
     }
     ensure!(
         total_accepted > 0 && !created.is_empty(),

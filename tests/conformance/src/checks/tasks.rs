@@ -52,21 +52,14 @@ fn task_create_answers_201_with_defaults_location_and_etag(c: &Client) -> Result
     ensure_eq!(res.status, 201, "status");
     let t = res.json()?;
     let id = t["id"].as_str().unwrap_or_default();
-    ensure_eq!(
-        res.header("location"),
-        Some(format!("/v1/tasks/{id}").as_str()),
-        "Location"
-    );
+    ensure_eq!(res.header("location"), Some(format!("/v1/tasks/{id}").as_str()), "Location");
     ensure!(res.header("etag").is_some(), "ETag");
     ensure_eq!(t["title"].as_str(), Some("Plan"), "trimmed title");
     ensure_eq!(t["status"].as_str(), Some("todo"), "default status");
     ensure_eq!(t["priority"].as_str(), Some("medium"), "default priority");
     ensure_eq!(t["description"].as_str(), Some(""), "default description");
     ensure_eq!(t["labels"], json!([]), "labels");
-    ensure!(
-        t["assignee_id"].is_null() && t["due_date"].is_null() && t["completed_at"].is_null(),
-        "nulls {t}"
-    );
+    ensure!(t["assignee_id"].is_null() && t["due_date"].is_null() && t["completed_at"].is_null(), "nulls {t}");
     ensure_eq!(t["created_by"].as_str(), Some(o.id.as_str()), "created_by");
     ensure_eq!(t["project_id"].as_str(), Some(p.as_str()), "project_id");
     let full = create_task(
@@ -81,13 +74,7 @@ fn task_create_answers_201_with_defaults_location_and_etag(c: &Client) -> Result
     ensure_eq!(t["labels"], json!(["a", "b"]), "deduplicated labels");
     ensure_eq!(t["due_date"].as_str(), Some("2026-12-24"), "due_date");
     ensure_eq!(t["assignee_id"].as_str(), Some(o.id.as_str()), "assignee");
-    let got = c
-        .authed(
-            "GET",
-            &format!("/v1/tasks/{}", t["id"].as_str().unwrap_or_default()),
-            &o.bearer(),
-        )?
-        .json()?;
+    let got = c.authed("GET", &format!("/v1/tasks/{}", t["id"].as_str().unwrap_or_default()), &o.bearer())?.json()?;
     ensure_eq!(got, t, "GET returns what POST returned");
     Ok(())
 }
@@ -102,42 +89,20 @@ fn task_fields_are_validated_with_every_error_reported(c: &Client) -> Result<(),
                 "labels": ["ok", "", "x".repeat(33)], "description": "d".repeat(10_001)}),
     )?;
     let body = expect_problem(&res, 422, "validation")?;
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect())
-        .unwrap_or_default();
-    for f in [
-        "title",
-        "status",
-        "priority",
-        "due_date",
-        "labels[1]",
-        "labels[2]",
-        "description",
-    ] {
+    let fields: Vec<&str> =
+        body["errors"].as_array().map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect()).unwrap_or_default();
+    for f in ["title", "status", "priority", "due_date", "labels[1]", "labels[2]", "description"] {
         ensure!(fields.contains(&f), "no error for {f}: {fields:?}");
     }
     let too_many: Vec<String> = (0..21).map(|i| format!("l{i}")).collect();
-    expect_problem(
-        &create_task(c, &o.bearer(), &p, &json!({"title": "t", "labels": too_many}))?,
-        422,
-        "validation",
-    )?;
-    expect_problem(
-        &create_task(c, &o.bearer(), &p, &json!({"title": "t".repeat(201)}))?,
-        422,
-        "validation",
-    )?;
+    expect_problem(&create_task(c, &o.bearer(), &p, &json!({"title": "t", "labels": too_many}))?, 422, "validation")?;
+    expect_problem(&create_task(c, &o.bearer(), &p, &json!({"title": "t".repeat(201)}))?, 422, "validation")?;
     let body = expect_problem(
         &create_task(c, &o.bearer(), &p, &json!({"title": "t", "created_by": "x"}))?,
         422,
         "validation",
     )?;
-    ensure_eq!(
-        body["errors"][0]["code"].as_str(),
-        Some("unknown_field"),
-        "mass assignment"
-    );
+    ensure_eq!(body["errors"][0]["code"].as_str(), Some("unknown_field"), "mass assignment");
     let stranger = c.register("TaskValStranger")?;
     let body = expect_problem(
         &create_task(c, &o.bearer(), &p, &json!({"title": "t", "assignee_id": stranger.id}))?,
@@ -146,8 +111,7 @@ fn task_fields_are_validated_with_every_error_reported(c: &Client) -> Result<(),
     )?;
     ensure_eq!(body["errors"][0]["field"].as_str(), Some("assignee_id"), "assignee");
     ensure_eq!(
-        c.authed("GET", &format!("/v1/projects/{p}/tasks"), &o.bearer())?
-            .json()?["data"],
+        c.authed("GET", &format!("/v1/projects/{p}/tasks"), &o.bearer())?.json()?["data"],
         json!([]),
         "nothing stored"
     );
@@ -157,22 +121,9 @@ fn task_fields_are_validated_with_every_error_reported(c: &Client) -> Result<(),
 fn the_status_machine_is_enforced(c: &Client) -> Result<(), String> {
     let (o, p) = setup(c, "Machine")?;
     let t = id_of(&create_task(c, &o.bearer(), &p, &json!({"title": "m"}))?)?;
-    let body = expect_problem(
-        &patch(c, &o, &t, json!({"status": "done"}))?,
-        409,
-        "invalid-status-transition",
-    )?;
-    ensure!(
-        body["detail"]
-            .as_str()
-            .is_some_and(|d| d.contains("todo") && d.contains("done")),
-        "detail names both"
-    );
-    expect_problem(
-        &patch(c, &o, &t, json!({"status": "in_review"}))?,
-        409,
-        "invalid-status-transition",
-    )?;
+    let body = expect_problem(&patch(c, &o, &t, json!({"status": "done"}))?, 409, "invalid-status-transition")?;
+    ensure!(body["detail"].as_str().is_some_and(|d| d.contains("todo") && d.contains("done")), "detail names both");
+    expect_problem(&patch(c, &o, &t, json!({"status": "in_review"}))?, 409, "invalid-status-transition")?;
     for step in ["in_progress", "in_review", "in_progress", "in_review", "done"] {
         let res = patch(c, &o, &t, json!({"status": step}))?;
         ensure_eq!(res.status, 200, format!("-> {step}: {}", res.text()));
@@ -182,32 +133,16 @@ fn the_status_machine_is_enforced(c: &Client) -> Result<(), String> {
     ensure_eq!(body["status"].as_str(), Some("done"), "status");
     ensure!(body["completed_at"].as_str().is_some(), "completed_at set on done");
     for bad in ["in_progress", "in_review", "cancelled"] {
-        expect_problem(
-            &patch(c, &o, &t, json!({"status": bad}))?,
-            409,
-            "invalid-status-transition",
-        )
-        .map_err(|e| format!("done -> {bad}: {e}"))?;
+        expect_problem(&patch(c, &o, &t, json!({"status": bad}))?, 409, "invalid-status-transition")
+            .map_err(|e| format!("done -> {bad}: {e}"))?;
     }
     let etag = done.header("etag").unwrap_or_default().to_owned();
     let same = patch(c, &o, &t, json!({"status": "done"}))?;
     ensure_eq!(same.status, 200, "same status is a no-op");
-    ensure_eq!(
-        same.header("etag"),
-        Some(etag.as_str()),
-        "a no-op does not bump the version"
-    );
+    ensure_eq!(same.header("etag"), Some(etag.as_str()), "a no-op does not bump the version");
     let t2 = id_of(&create_task(c, &o.bearer(), &p, &json!({"title": "c"}))?)?;
-    ensure_eq!(
-        patch(c, &o, &t2, json!({"status": "cancelled"}))?.status,
-        200,
-        "todo -> cancelled"
-    );
-    expect_problem(
-        &patch(c, &o, &t2, json!({"status": "in_progress"}))?,
-        409,
-        "invalid-status-transition",
-    )?;
+    ensure_eq!(patch(c, &o, &t2, json!({"status": "cancelled"}))?.status, 200, "todo -> cancelled");
+    expect_problem(&patch(c, &o, &t2, json!({"status": "in_progress"}))?, 409, "invalid-status-transition")?;
     Ok(())
 }
 
@@ -215,17 +150,8 @@ fn reopening_needs_an_admin_and_clears_completed_at(c: &Client) -> Result<(), St
     let (o, p) = setup(c, "Reopen")?;
     let m = c.register("ReopenMember")?;
     add_member(c, &o, &p, &m, "member")?;
-    let t = id_of(&create_task(
-        c,
-        &m.bearer(),
-        &p,
-        &json!({"title": "r", "status": "in_progress"}),
-    )?)?;
-    ensure_eq!(
-        patch(c, &m, &t, json!({"status": "done"}))?.status,
-        200,
-        "member finishes"
-    );
+    let t = id_of(&create_task(c, &m.bearer(), &p, &json!({"title": "r", "status": "in_progress"}))?)?;
+    ensure_eq!(patch(c, &m, &t, json!({"status": "done"}))?.status, 200, "member finishes");
     expect_problem(&patch(c, &m, &t, json!({"status": "todo"}))?, 403, "forbidden")?;
     let res = patch(c, &o, &t, json!({"status": "todo"}))?;
     ensure_eq!(res.status, 200, "owner reopens");
@@ -241,23 +167,14 @@ fn task_etags_give_304_and_stale_if_match_gives_412_without_change(c: &Client) -
     let t = id_of(&created)?;
     let etag = created.header("etag").ok_or("ETag")?.to_owned();
     let path = format!("/v1/tasks/{t}");
-    let res = c.send(
-        "GET",
-        &path,
-        &[("Authorization", &o.bearer()), ("If-None-Match", &etag)],
-        None,
-    )?;
+    let res = c.send("GET", &path, &[("Authorization", &o.bearer()), ("If-None-Match", &etag)], None)?;
     ensure_eq!(res.status, 304, "304");
     let send = |tag: &str, body: Value| -> Result<Resp, String> {
         let b = body.to_string();
         c.send(
             "PATCH",
             &path,
-            &[
-                ("Authorization", &o.bearer()),
-                ("Content-Type", "application/json"),
-                ("If-Match", tag),
-            ],
+            &[("Authorization", &o.bearer()), ("Content-Type", "application/json"), ("If-Match", tag)],
             Some(b.as_bytes()),
         )
     };
@@ -269,19 +186,9 @@ fn task_etags_give_304_and_stale_if_match_gives_412_without_change(c: &Client) -
     let now = c.authed("GET", &path, &o.bearer())?;
     ensure_eq!(now.json()?["title"].as_str(), Some("v2"), "stale PATCH changed nothing");
     ensure_eq!(now.header("etag"), Some(next.as_str()), "version unchanged");
-    let del = c.send(
-        "DELETE",
-        &path,
-        &[("Authorization", &o.bearer()), ("If-Match", &etag)],
-        None,
-    )?;
+    let del = c.send("DELETE", &path, &[("Authorization", &o.bearer()), ("If-Match", &etag)], None)?;
     expect_problem(&del, 412, "precondition-failed")?;
-    let del = c.send(
-        "DELETE",
-        &path,
-        &[("Authorization", &o.bearer()), ("If-Match", &next)],
-        None,
-    )?;
+    let del = c.send("DELETE", &path, &[("Authorization", &o.bearer()), ("If-Match", &next)], None)?;
     ensure_eq!(del.status, 204, "delete with the current ETag");
     Ok(())
 }
@@ -296,11 +203,7 @@ fn idempotent_creation_replays_without_a_second_write(c: &Client) -> Result<(), 
         c.send(
             "POST",
             &path,
-            &[
-                ("Authorization", &who.bearer()),
-                ("Content-Type", "application/json"),
-                ("Idempotency-Key", key),
-            ],
+            &[("Authorization", &who.bearer()), ("Content-Type", "application/json"), ("Idempotency-Key", key)],
             Some(b.as_bytes()),
         )
     };
@@ -316,17 +219,10 @@ fn idempotent_creation_replays_without_a_second_write(c: &Client) -> Result<(), 
     expect_problem(&post(&o, "key-1", &json!({"title": "different"}))?, 422, "validation")?;
     let theirs = post(&other, "key-1", &body)?;
     ensure_eq!(theirs.status, 201, "keys are per principal");
-    ensure!(
-        theirs.json()?["id"] != first.json()?["id"],
-        "another principal's key creates its own task"
-    );
+    ensure!(theirs.json()?["id"] != first.json()?["id"], "another principal's key creates its own task");
     // A failed request does not burn its key.
     expect_problem(&post(&o, "key-2", &json!({"title": ""}))?, 422, "validation")?;
-    ensure_eq!(
-        post(&o, "key-2", &json!({"title": "fixed"}))?.status,
-        201,
-        "corrected retry"
-    );
+    ensure_eq!(post(&o, "key-2", &json!({"title": "fixed"}))?.status, 201, "corrected retry");
     let all = ids(&c.authed("GET", &format!("{path}?limit=100"), &o.bearer())?)?;
     ensure_eq!(all.len(), 3, "exactly three tasks: once, theirs, fixed");
     expect_problem(&post(&o, &"k".repeat(256), &body)?, 422, "validation")?;
@@ -334,11 +230,7 @@ fn idempotent_creation_replays_without_a_second_write(c: &Client) -> Result<(), 
         c.send(
             "POST",
             "/v1/projects",
-            &[
-                ("Authorization", &o.bearer()),
-                ("Content-Type", "application/json"),
-                ("Idempotency-Key", key),
-            ],
+            &[("Authorization", &o.bearer()), ("Content-Type", "application/json"), ("Idempotency-Key", key)],
             Some(br#"{"name":"Idem project"}"#),
         )
     };
@@ -387,14 +279,7 @@ fn task_lists_filter_by_every_parameter(c: &Client) -> Result<(), String> {
     }
     let with_member = ids(&c.authed("GET", &format!("{base}?assignee={}", m.id), &o.bearer())?)?;
     ensure_eq!(with_member, vec![cc.clone()], "assignee=<id>");
-    for bad in [
-        "status=doing",
-        "priority=asap",
-        "due_before=2026-13-01",
-        "sort=title",
-        "sort=-rank",
-        "colour=red",
-    ] {
+    for bad in ["status=doing", "priority=asap", "due_before=2026-13-01", "sort=title", "sort=-rank", "colour=red"] {
         refused(c, "GET", &format!("{base}?{bad}"), &o.bearer(), 422, "validation")
             .map_err(|e| format!("{bad}: {e}"))?;
     }
@@ -413,12 +298,8 @@ fn task_lists_sort_by_every_key_both_ways_across_pages(c: &Client) -> Result<(),
     ];
     let mut created = Vec::new();
     for (i, (prio, due)) in specs.iter().enumerate() {
-        let res = create_task(
-            c,
-            &o.bearer(),
-            &p,
-            &json!({"title": format!("s{i}"), "priority": prio, "due_date": due}),
-        )?;
+        let res =
+            create_task(c, &o.bearer(), &p, &json!({"title": format!("s{i}"), "priority": prio, "due_date": due}))?;
         created.push(res.json()?);
         std::thread::sleep(std::time::Duration::from_millis(3));
     }
@@ -426,47 +307,19 @@ fn task_lists_sort_by_every_key_both_ways_across_pages(c: &Client) -> Result<(),
     for i in [2usize, 0] {
         let id = created[i]["id"].as_str().unwrap_or_default();
         ensure_eq!(
-            c.json(
-                "PATCH",
-                &format!("/v1/tasks/{id}"),
-                &json!({"description": "touched"}),
-                Some(&o.bearer())
-            )?
-            .status,
+            c.json("PATCH", &format!("/v1/tasks/{id}"), &json!({"description": "touched"}), Some(&o.bearer()))?.status,
             200,
             "touch"
         );
         std::thread::sleep(std::time::Duration::from_millis(3));
     }
-    let all = ids(&c.authed(
-        "GET",
-        &format!("/v1/projects/{p}/tasks?limit=100&sort=created_at"),
-        &o.bearer(),
-    )?)?;
-    let rank = |s: &str| {
-        ["low", "medium", "high", "urgent"]
-            .iter()
-            .position(|x| *x == s)
-            .unwrap_or(0)
-    };
-    for sort in [
-        "created_at",
-        "-created_at",
-        "updated_at",
-        "-updated_at",
-        "due_date",
-        "-due_date",
-        "priority",
-        "-priority",
-    ] {
+    let all = ids(&c.authed("GET", &format!("/v1/projects/{p}/tasks?limit=100&sort=created_at"), &o.bearer())?)?;
+    let rank = |s: &str| ["low", "medium", "high", "urgent"].iter().position(|x| *x == s).unwrap_or(0);
+    for sort in
+        ["created_at", "-created_at", "updated_at", "-updated_at", "due_date", "-due_date", "priority", "-priority"]
+    {
         // The full order in one page, checked against the values.
-        let full = c
-            .authed(
-                "GET",
-                &format!("/v1/projects/{p}/tasks?limit=100&sort={sort}"),
-                &o.bearer(),
-            )?
-            .json()?;
+        let full = c.authed("GET", &format!("/v1/projects/{p}/tasks?limit=100&sort={sort}"), &o.bearer())?.json()?;
         let rows = full["data"].as_array().cloned().unwrap_or_default();
         ensure_eq!(rows.len(), 6, format!("{sort}: count"));
         let desc = sort.starts_with('-');
@@ -496,20 +349,12 @@ fn task_lists_sort_by_every_key_both_ways_across_pages(c: &Client) -> Result<(),
             paged.extend(ids(&res)?);
             match res.header("link") {
                 Some(link) => {
-                    url = link
-                        .trim_start_matches('<')
-                        .split('>')
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
+                    url = link.trim_start_matches('<').split('>').next().unwrap_or_default().to_owned();
                 }
                 None => break,
             }
         }
-        let one_page: Vec<String> = rows
-            .iter()
-            .filter_map(|r| r["id"].as_str().map(str::to_owned))
-            .collect();
+        let one_page: Vec<String> = rows.iter().filter_map(|r| r["id"].as_str().map(str::to_owned)).collect();
         ensure_eq!(paged, one_page, format!("{sort}: pages"));
     }
     ensure_eq!(all.len(), 6, "all");
@@ -524,45 +369,12 @@ fn task_list_cursors_are_checked(c: &Client) -> Result<(), String> {
     let base = format!("/v1/projects/{p}/tasks");
     let res = c.authed("GET", &format!("{base}?limit=1"), &o.bearer())?;
     let cursor = res.json()?["next_cursor"].as_str().ok_or("cursor")?.to_owned();
-    ensure_eq!(
-        c.authed("GET", &format!("{base}?limit=1&cursor={cursor}"), &o.bearer())?
-            .status,
-        200,
-        "valid"
-    );
-    refused(
-        c,
-        "GET",
-        &format!("{base}?cursor=garbage"),
-        &o.bearer(),
-        400,
-        "malformed",
-    )?;
-    refused(
-        c,
-        "GET",
-        &format!("{base}?cursor={cursor}x"),
-        &o.bearer(),
-        400,
-        "malformed",
-    )?;
-    refused(
-        c,
-        "GET",
-        &format!("{base}?sort=priority&cursor={cursor}"),
-        &o.bearer(),
-        400,
-        "malformed",
-    )?;
+    ensure_eq!(c.authed("GET", &format!("{base}?limit=1&cursor={cursor}"), &o.bearer())?.status, 200, "valid");
+    refused(c, "GET", &format!("{base}?cursor=garbage"), &o.bearer(), 400, "malformed")?;
+    refused(c, "GET", &format!("{base}?cursor={cursor}x"), &o.bearer(), 400, "malformed")?;
+    refused(c, "GET", &format!("{base}?sort=priority&cursor={cursor}"), &o.bearer(), 400, "malformed")?;
     let other = create_project(c, &o, "Other")?;
-    refused(
-        c,
-        "GET",
-        &format!("/v1/projects/{other}/tasks?cursor={cursor}"),
-        &o.bearer(),
-        400,
-        "malformed",
-    )?;
+    refused(c, "GET", &format!("/v1/projects/{other}/tasks?cursor={cursor}"), &o.bearer(), 400, "malformed")?;
     Ok(())
 }
 
@@ -573,12 +385,7 @@ fn my_tasks_spans_projects_and_respects_membership(c: &Client) -> Result<(), Str
     let p2 = create_project(c, &o, "Two")?;
     add_member(c, &o, &p1, &m, "member")?;
     add_member(c, &o, &p2, &m, "member")?;
-    let t1 = id_of(&create_task(
-        c,
-        &o.bearer(),
-        &p1,
-        &json!({"title": "a", "assignee_id": m.id}),
-    )?)?;
+    let t1 = id_of(&create_task(c, &o.bearer(), &p1, &json!({"title": "a", "assignee_id": m.id}))?)?;
     let t2 = id_of(&create_task(
         c,
         &o.bearer(),
@@ -591,11 +398,7 @@ fn my_tasks_spans_projects_and_respects_membership(c: &Client) -> Result<(), Str
         vec![t2.clone(), t1.clone()],
         "both, newest first"
     );
-    ensure_eq!(
-        ids(&c.authed("GET", "/v1/me/tasks?status=todo", &m.bearer())?)?,
-        vec![t1.clone()],
-        "filtered"
-    );
+    ensure_eq!(ids(&c.authed("GET", "/v1/me/tasks?status=todo", &m.bearer())?)?, vec![t1.clone()], "filtered");
     ensure_eq!(
         ids(&c.authed("GET", "/v1/me/tasks?sort=created_at&limit=1", &m.bearer())?)?,
         vec![t1],
@@ -603,16 +406,11 @@ fn my_tasks_spans_projects_and_respects_membership(c: &Client) -> Result<(), Str
     );
     refused(c, "GET", "/v1/me/tasks?sort=priority", &m.bearer(), 422, "validation")?;
     ensure_eq!(
-        c.authed("DELETE", &format!("/v1/projects/{p1}/members/{}", m.id), &m.bearer())?
-            .status,
+        c.authed("DELETE", &format!("/v1/projects/{p1}/members/{}", m.id), &m.bearer())?.status,
         204,
         "leave p1"
     );
-    ensure_eq!(
-        ids(&c.authed("GET", "/v1/me/tasks", &m.bearer())?)?,
-        vec![t2],
-        "left project's tasks gone"
-    );
+    ensure_eq!(ids(&c.authed("GET", "/v1/me/tasks", &m.bearer())?)?, vec![t2], "left project's tasks gone");
     Ok(())
 }
 
@@ -620,43 +418,19 @@ fn archived_projects_refuse_task_changes(c: &Client) -> Result<(), String> {
     let (o, p) = setup(c, "Archived")?;
     let t = id_of(&create_task(c, &o.bearer(), &p, &json!({"title": "frozen"}))?)?;
     ensure_eq!(
-        c.json(
-            "PATCH",
-            &format!("/v1/projects/{p}"),
-            &json!({"archived": true}),
-            Some(&o.bearer())
-        )?
-        .status,
+        c.json("PATCH", &format!("/v1/projects/{p}"), &json!({"archived": true}), Some(&o.bearer()))?.status,
         200,
         "archive"
     );
-    expect_problem(
-        &create_task(c, &o.bearer(), &p, &json!({"title": "new"}))?,
-        409,
-        "conflict",
-    )?;
+    expect_problem(&create_task(c, &o.bearer(), &p, &json!({"title": "new"}))?, 409, "conflict")?;
     expect_problem(&patch(c, &o, &t, json!({"title": "changed"}))?, 409, "conflict")?;
     refused(c, "DELETE", &format!("/v1/tasks/{t}"), &o.bearer(), 409, "conflict")?;
+    ensure_eq!(c.authed("GET", &format!("/v1/tasks/{t}"), &o.bearer())?.status, 200, "still readable");
     ensure_eq!(
-        c.authed("GET", &format!("/v1/tasks/{t}"), &o.bearer())?.status,
-        200,
-        "still readable"
-    );
-    ensure_eq!(
-        c.json(
-            "PATCH",
-            &format!("/v1/projects/{p}"),
-            &json!({"archived": false}),
-            Some(&o.bearer())
-        )?
-        .status,
+        c.json("PATCH", &format!("/v1/projects/{p}"), &json!({"archived": false}), Some(&o.bearer()))?.status,
         200,
         "unarchive"
     );
-    ensure_eq!(
-        patch(c, &o, &t, json!({"title": "changed"}))?.status,
-        200,
-        "writable again"
-    );
+    ensure_eq!(patch(c, &o, &t, json!({"title": "changed"}))?.status, 200, "writable again");
     Ok(())
 }
