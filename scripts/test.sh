@@ -86,6 +86,8 @@ for f in ["wrangler.toml", "spin.toml", "deploy/spin-runtime-config.toml", "sche
     tomllib.load(open(f, "rb"))
 docs = list(yaml.safe_load_all(open("deploy/spinapp.yaml")))
 assert docs[0]["kind"] == "SpinApp" and docs[0]["spec"]["enableAutoscaling"] is True
+variables = {v["name"]: v.get("value") for v in docs[0]["spec"]["variables"]}
+assert variables.get("trust_forwarded_for") == "true", "behind an ingress the client is X-Forwarded-For"
 assert docs[1]["kind"] == "HorizontalPodAutoscaler" and docs[1]["spec"]["maxReplicas"] >= docs[1]["spec"]["minReplicas"]
 wf = yaml.safe_load(open(".github/workflows/ci.yml"))
 assert set(wf["jobs"]) == {"test", "deploy"}

@@ -104,4 +104,8 @@ impl RateLimiter for CountedLimiter {
         self.trips.add_limiter(r.as_ref().map_or(1, |n| *n));
         r
     }
+
+    fn blocked(&self, key: &str, now: i64) -> Option<crate::ratelimit::Decision> {
+        self.inner.blocked(key, now)
+    }
 }

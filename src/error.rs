@@ -28,7 +28,11 @@ impl FieldError {
 pub enum ApiError {
     Validation(Vec<FieldError>),
     Malformed(String),
+    /// No credential, or not one this API could try (401).
     Unauthenticated(String),
+    /// A bearer credential was presented and is invalid, expired or revoked (401 with
+    /// `error="invalid_token"`, RFC 6750).
+    InvalidToken(String),
     Forbidden(String),
     NotFound(String),
     MethodNotAllowed,
@@ -52,7 +56,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => "validation",
             ApiError::Malformed(_) => "malformed",
-            ApiError::Unauthenticated(_) => "unauthenticated",
+            ApiError::Unauthenticated(_) | ApiError::InvalidToken(_) => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
@@ -81,6 +85,7 @@ impl ApiError {
             ApiError::Validation(errs) => format!("{} field(s) are invalid; see `errors`", errs.len()),
             ApiError::Malformed(d)
             | ApiError::Unauthenticated(d)
+            | ApiError::InvalidToken(d)
             | ApiError::Forbidden(d)
             | ApiError::NotFound(d)
             | ApiError::Conflict(d)
@@ -114,7 +119,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
-            StoreError::Revoked(m) => ApiError::Unauthenticated(m),
+            StoreError::Revoked(m) => ApiError::InvalidToken(m),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -42,6 +42,10 @@ pub struct Settings {
     pub rate_limits: Option<RateLimits>,
     /// Take the client address from the last `X-Forwarded-For` entry (behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Per-IP limits key an IPv6 client by this prefix (a /64 is one subscriber's network).
+    pub ipv6_prefix_len: u8,
+    /// A login session ends this long after it began, however often it is refreshed.
+    pub session_max_lifetime_secs: i64,
     /// Honour the `X-Fault-Inject` request header (a panic, or a failing Nth statement),
     /// for the reliability tests. Refused in production.
     pub fault_injection: bool,
@@ -56,6 +60,8 @@ pub struct RateLimits {
     pub login_failures: crate::ratelimit::Quota,
     /// Per principal (user or API key) on everything else.
     pub principal: crate::ratelimit::Quota,
+    /// Per client IP on failed authentications (a bad token or key).
+    pub auth_failures: crate::ratelimit::Quota,
 }
 
 /// Parses `LIMIT/SECONDS`, e.g. `300/60`.
@@ -106,7 +112,10 @@ impl Settings {
         "RATE_LIMIT_AUTH_IP",
         "RATE_LIMIT_LOGIN_FAILURES",
         "RATE_LIMIT_PRINCIPAL",
+        "RATE_LIMIT_AUTH_FAILURES",
         "TRUST_FORWARDED_FOR",
+        "IPV6_PREFIX_LENGTH",
+        "SESSION_MAX_LIFETIME_SECONDS",
         "FAULT_INJECTION",
     ];
 
@@ -196,11 +205,14 @@ impl Settings {
                 auth_ip: quota("RATE_LIMIT_AUTH_IP", get("RATE_LIMIT_AUTH_IP"), (10, 60))?,
                 login_failures: quota("RATE_LIMIT_LOGIN_FAILURES", get("RATE_LIMIT_LOGIN_FAILURES"), (5, 900))?,
                 principal: quota("RATE_LIMIT_PRINCIPAL", get("RATE_LIMIT_PRINCIPAL"), (300, 60))?,
+                auth_failures: quota("RATE_LIMIT_AUTH_FAILURES", get("RATE_LIMIT_AUTH_FAILURES"), (20, 60))?,
             })
         } else {
             None
         };
         let trust_forwarded_for = flag("TRUST_FORWARDED_FOR", false)?;
+        let ipv6_prefix_len = u8::try_from(int("IPV6_PREFIX_LENGTH", 64, 32, 128)?).unwrap_or(64);
+        let session_max_lifetime_secs = int("SESSION_MAX_LIFETIME_SECONDS", 30 * 86_400, 60, 365 * 86_400)?;
         let fault_injection = flag("FAULT_INJECTION", false)?;
         if fault_injection && environment == "production" {
             return Err(SettingsError(
@@ -216,6 +228,8 @@ impl Settings {
             password_hash,
             rate_limits,
             trust_forwarded_for,
+            ipv6_prefix_len,
+            session_max_lifetime_secs,
             fault_injection,
         })
     }
@@ -257,6 +271,8 @@ mod tests {
         assert_eq!(s.log_level, crate::ports::Level::Info);
         assert_eq!(s.jwt.access_ttl_secs, 900);
         assert_eq!(s.refresh_ttl_secs, 604_800);
+        assert_eq!(s.session_max_lifetime_secs, 30 * 86_400);
+        assert_eq!(s.ipv6_prefix_len, 64);
         assert_eq!(s.password_hash, crate::auth::password::HashParams::OWASP);
     }
 

@@ -122,21 +122,36 @@ impl JwtConfig {
     /// # Errors
     /// A [`TokenError`] saying which check failed.
     pub fn verify(&self, verified: &VerifiedTokens, token: &str, now_ms: i64) -> Result<AccessClaims, TokenError> {
+        self.verify_as(verified, token, now_ms, false).unwrap_or(Err(TokenError::Malformed))
+    }
+
+    /// [`JwtConfig::verify`], but with `cached_only` a token this instance has not
+    /// checked before is not checked now: `None` (a client address that is refused fresh
+    /// work may still use the tokens it used before).
+    pub fn verify_as(
+        &self,
+        verified: &VerifiedTokens,
+        token: &str,
+        now_ms: i64,
+        cached_only: bool,
+    ) -> Option<Result<AccessClaims, TokenError>> {
         if token.len() > MAX_TOKEN_LEN {
-            return Err(TokenError::Malformed);
+            return Some(Err(TokenError::Malformed));
         }
         use sha2::Digest;
         let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
         let claims = match verified.get(&digest) {
             Some(claims) => claims,
-            None => {
-                let claims = self.verify_signature_and_issuer(token)?;
-                verified.insert(digest, claims.clone());
-                claims
-            }
+            None if cached_only => return None,
+            None => match self.verify_signature_and_issuer(token) {
+                Ok(claims) => {
+                    verified.insert(digest, claims.clone());
+                    claims
+                }
+                Err(e) => return Some(Err(e)),
+            },
         };
-        self.check_times(&claims, now_ms)?;
-        Ok(claims.custom)
+        Some(self.check_times(&claims, now_ms).map(|()| claims.custom))
     }
 
     /// Everything about a token that does not depend on the time.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{Auth, SessionAuth};
-use super::extract::JsonBody;
+use super::extract::{JsonBody, OptionalJsonBody};
 use super::limits::AuthIpLimit;
 use super::state::Ctx;
 use crate::domain::user::{DisplayName, Email, Password, User};
@@ -86,6 +86,16 @@ impl UpdateMeRequest {
 pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
+    /// Keep the account's API keys; by default a password change deletes them all.
+    pub keep_api_keys: Option<bool>,
+}
+
+/// The optional body of `POST /v1/auth/logout-all`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutAllRequest {
+    /// Keep the account's API keys; by default signing out everywhere deletes them all.
+    pub keep_api_keys: Option<bool>,
 }
 
 impl ChangePasswordRequest {
@@ -160,15 +170,20 @@ pub async fn logout(s: SessionAuth) -> Result<StatusCode, ApiError> {
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// End every session of the caller.
+/// End every session of the caller and, unless `keep_api_keys` is true, delete every API
+/// key of the account (the body is optional).
 #[utoipa::path(post, path = "/v1/auth/logout-all", tag = "auth", operation_id = "logoutAll",
     security(("accessToken" = [])),
+    request_body(content = Option<LogoutAllRequest>, description = "Optional; `{\"keep_api_keys\": true}` keeps the API keys"),
     responses(
-        (status = 204, description = "Every session ended"),
+        (status = 204, description = "Every session ended (and every API key deleted unless kept)"),
         (status = 403, description = "API keys cannot manage sessions", body = super::Problem),
     ))]
-pub async fn logout_all(s: SessionAuth) -> Result<StatusCode, ApiError> {
-    accounts::logout_all(&s.ctx.ports, &s.caller.user_id).await?;
+pub async fn logout_all(
+    s: SessionAuth,
+    OptionalJsonBody(req): OptionalJsonBody<LogoutAllRequest>,
+) -> Result<StatusCode, ApiError> {
+    accounts::logout_all(&s.ctx.ports, &s.caller.user_id, req.keep_api_keys.unwrap_or(false)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -193,7 +208,9 @@ pub async fn update_me(a: Auth, JsonBody(req): JsonBody<UpdateMeRequest>) -> Res
     accounts::rename(&a.ctx.ports, &a.caller, &name).await.map(Json)
 }
 
-/// Change the password; every other session of the caller ends.
+/// Change the password; every other session of the caller ends, and every API key is
+/// deleted unless `keep_api_keys` is true. A wrong current password counts against the
+/// account's failed-password budget (429 when spent).
 #[utoipa::path(post, path = "/v1/me/password", tag = "auth", operation_id = "changePassword",
     security(("accessToken" = [])),
     request_body = ChangePasswordRequest,
@@ -206,6 +223,7 @@ pub async fn change_password(
     JsonBody(req): JsonBody<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     let new = req.validate()?;
-    accounts::change_password(&s.ctx.ports, &s.caller.user_id, &s.sid, &req.current_password, &new).await?;
+    let keep = req.keep_api_keys.unwrap_or(false);
+    accounts::change_password(&s.ctx.ports, &s.caller.user_id, &s.sid, (&req.current_password, &new), keep).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -18,6 +18,9 @@ use crate::service::api_keys;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
+    /// The caller's current password: a key outlives the session, so minting one needs
+    /// more than an access token. A wrong one counts against the failed-password budget.
+    pub password: String,
     /// 1–100 characters.
     #[schema(example = "CI pipeline")]
     pub name: String,
@@ -55,13 +58,13 @@ pub struct CreatedApiKey {
     pub key: String,
 }
 
-/// Create an API key. The secret is in this response only.
+/// Create an API key (needs the caller's password). The secret is in this response only.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "auth", operation_id = "createApiKey",
     security(("accessToken" = [])),
     request_body = CreateApiKeyRequest,
     responses(
         (status = 201, description = "Created; `key` is shown this once", body = CreatedApiKey),
-        (status = 403, description = "API keys cannot manage API keys", body = super::Problem),
+        (status = 403, description = "Wrong password, or called with an API key", body = super::Problem),
         (status = 409, description = "Too many keys", body = super::Problem),
     ))]
 pub async fn create_api_key(
@@ -69,7 +72,8 @@ pub async fn create_api_key(
     JsonBody(req): JsonBody<CreateApiKeyRequest>,
 ) -> Result<Response, ApiError> {
     let (name, scopes) = req.validate()?;
-    let (api_key, key) = api_keys::create(&s.ctx.ports, &s.caller.user_id, name, scopes, req.expires_in_days).await?;
+    let (api_key, key) =
+        api_keys::create(&s.ctx.ports, &s.caller.user_id, &req.password, name, scopes, req.expires_in_days).await?;
     let location = format!("/v1/api-keys/{}", api_key.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(CreatedApiKey { api_key, key })).into_response())
 }

@@ -37,6 +37,38 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
+/// Authenticates `token`, with failed authentications limited per client IP: each one is
+/// charged to the address's budget (the 401 carries that policy's `RateLimit`), and once
+/// the budget is spent the address gets 429, and an instance that knows this refuses it
+/// any fresh work (a signature check, a key lookup) before trying: only credentials it
+/// has checked before still pass.
+async fn authenticate(
+    parts: &Parts,
+    ctx: &Ctx,
+    log: Option<&LogContext>,
+    token: &str,
+) -> Result<crate::service::auth::Authenticated, ApiError> {
+    let limits = ctx.ports.settings.rate_limits;
+    let key = limits.map(|_| limits::client_key(parts, &ctx.ports.settings, "auth-fail"));
+    let blocked = key.as_deref().and_then(|k| ctx.ports.limiter.blocked(k, ctx.ports.clock.now_ms()));
+    let refused = match crate::service::auth::authenticate(&ctx.ports, ctx.caches(), token, blocked.is_some()).await {
+        Ok(Some(a)) => return Ok(a),
+        Ok(None) => {
+            let retry = blocked.map_or(1, |d| d.retry_after_ms);
+            return Err(ApiError::RateLimited {
+                retry_after_secs: u64::try_from(retry.saturating_add(999) / 1000).unwrap_or(1),
+            });
+        }
+        Err(e @ (ApiError::InvalidToken(_) | ApiError::Unauthenticated(_))) => e,
+        Err(e) => return Err(e),
+    };
+    if let (Some(quotas), Some(key)) = (limits, key) {
+        let how = (Counting::Leased, OnError::FailOpen);
+        limits::enforce(ctx, log, "auth-fail", &key, quotas.auth_failures, how).await?;
+    }
+    Err(refused)
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
@@ -46,9 +78,9 @@ impl FromRequestParts<AppState> for Auth {
         }
         let ctx = Ctx::of(parts)?;
         let token = bearer(parts)?;
-        let authenticated = crate::service::auth::authenticate(&ctx.ports, ctx.caches(), token).await?;
-        let caller = authenticated.caller;
         let log = parts.extensions.get::<LogContext>().cloned();
+        let authenticated = authenticate(parts, &ctx, log.as_ref(), token).await?;
+        let caller = authenticated.caller;
         if let Some(log) = &log {
             log.set_principal(&caller.principal());
         }

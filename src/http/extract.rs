@@ -80,6 +80,10 @@ fn field_error(path: &str, message: &str) -> FieldError {
 /// # Errors
 /// `Malformed` or `Validation`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Syntax is judged on the whole document first: `[1,` is malformed (400), even though
+    // a typed parse would stop at its first element with a shape error (422).
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map_err(|e| ApiError::Malformed(format!("invalid JSON: {e}")))?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     match result {
@@ -116,6 +120,28 @@ where
             .await
             .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
         parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// A JSON body that may be left out: no bytes at all is `T::default()`; anything else
+/// follows the rules of [`JsonBody`].
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalJsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Default,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // The request middleware has already buffered the body: its length is known.
+        let empty = axum::body::HttpBody::size_hint(req.body()).exact() == Some(0);
+        if empty {
+            return Ok(OptionalJsonBody(T::default()));
+        }
+        JsonBody::from_request(req, state).await.map(|JsonBody(v)| OptionalJsonBody(v))
     }
 }
 
@@ -202,6 +228,13 @@ mod tests {
         match r {
             Err(ApiError::Validation(e)) => e,
             other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_truncated_document_is_malformed_before_its_shape_is_judged() {
+        for truncated in [&b"[1,"[..], b"{\"email\": 3,", b"[1, 2", b"{\"labels\": [\"a\""] {
+            assert!(matches!(parse_json::<Req>(truncated), Err(ApiError::Malformed(_))), "{truncated:?}");
         }
     }
 

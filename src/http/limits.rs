@@ -48,6 +48,30 @@ pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> String {
     parts.extensions.get::<PlatformClientIp>().map_or_else(|| "unknown".to_owned(), |ip| ip.0.clone())
 }
 
+/// The key of a client address for per-IP limits: IPv4 as it is (an IPv4-mapped IPv6
+/// address counts as its IPv4 address), IPv6 by its first `prefix` bits, since a /64 is
+/// one subscriber's network and 2^64 addresses must not be 2^64 budgets.
+pub fn ip_key(ip: &str, prefix: u8) -> String {
+    use std::net::{IpAddr, Ipv6Addr};
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let mask = u128::MAX.checked_shl(128u32.saturating_sub(u32::from(prefix))).unwrap_or(0);
+                format!("{}/{prefix}", Ipv6Addr::from(u128::from(v6) & mask))
+            }
+        },
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_owned(),
+    }
+}
+
+/// The per-IP key of the request's client address under `policy`.
+pub fn client_key(parts: &Parts, settings: &crate::settings::Settings, policy: &str) -> String {
+    let ip = client_ip(parts, settings.trust_forwarded_for);
+    format!("{policy}:{}", ip_key(&ip, settings.ipv6_prefix_len))
+}
+
 /// What the response's rate-limit headers report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Applied {
@@ -143,11 +167,10 @@ impl FromRequestParts<AppState> for AuthIpLimit {
         let Some(limits) = ctx.ports.settings.rate_limits else {
             return Ok(AuthIpLimit);
         };
-        let ip = client_ip(parts, ctx.ports.settings.trust_forwarded_for);
+        let key = client_key(parts, &ctx.ports.settings, "auth-ip");
         let on_error = if parts.uri.path() == "/v1/auth/login" { OnError::FailClosed } else { OnError::FailOpen };
         let log = parts.extensions.get::<LogContext>().cloned();
-        enforce(&ctx, log.as_ref(), "auth-ip", &format!("auth-ip:{ip}"), limits.auth_ip, (Counting::Exact, on_error))
-            .await?;
+        enforce(&ctx, log.as_ref(), "auth-ip", &key, limits.auth_ip, (Counting::Exact, on_error)).await?;
         Ok(AuthIpLimit)
     }
 }
@@ -175,6 +198,18 @@ mod tests {
         assert_eq!(client_ip(&p, true), "10.0.0.1");
         assert_eq!(client_ip(&parts(None, Some("203.0.113.7")), true), "203.0.113.7");
         assert_eq!(client_ip(&parts(None, None), false), "unknown");
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_prefix_and_ipv4_by_address() {
+        assert_eq!(ip_key("2001:db8:1:2:aaaa::1", 64), "2001:db8:1:2::/64");
+        assert_eq!(ip_key("2001:db8:1:2:ffff:ffff:ffff:ffff", 64), "2001:db8:1:2::/64");
+        assert_ne!(ip_key("2001:db8:1:3::1", 64), ip_key("2001:db8:1:2::1", 64));
+        assert_eq!(ip_key("2001:db8:1:2::1", 48), "2001:db8:1::/48");
+        assert_eq!(ip_key("2001:db8::1", 128), "2001:db8::1/128");
+        assert_eq!(ip_key("::ffff:203.0.113.7", 64), "203.0.113.7");
+        assert_eq!(ip_key("203.0.113.7", 64), "203.0.113.7");
+        assert_eq!(ip_key("unknown", 64), "unknown");
     }
 
     #[test]

@@ -109,9 +109,14 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
                 "X-D1-Bookmark": {"description": "Hosts with read replicas (D1): the database position this response saw; send it back as the `X-D1-Bookmark` request header for read-your-writes", "schema": {"type": "string"}},
                 "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}},
                 "RateLimit-Policy": {"description": "draft-ietf-httpapi-ratelimit-headers policy, e.g. `\"principal\";q=300;w=60`", "schema": {"type": "string"}},
-                "RateLimit": {"description": "draft-ietf-httpapi-ratelimit-headers state, e.g. `\"principal\";r=299;t=1`", "schema": {"type": "string"}}
+                "RateLimit": {"description": "draft-ietf-httpapi-ratelimit-headers state, e.g. `\"principal\";r=299;t=1`", "schema": {"type": "string"}},
+                "WWW-Authenticate": {"description": "RFC 6750 challenge: `Bearer realm=\"taskapi\"`, with `error=\"invalid_token\"` when a token or key was presented and refused", "schema": {"type": "string"}}
             }),
         );
+        let mut unauthenticated = problem("Missing, invalid, expired or revoked credentials");
+        if let Some(h) = unauthenticated.get_mut("headers").and_then(Value::as_object_mut) {
+            h.insert("WWW-Authenticate".into(), json!({"$ref": "#/components/headers/WWW-Authenticate"}));
+        }
         let mut limited = problem("Rate limit exceeded");
         if let Some(h) = limited.get_mut("headers").and_then(Value::as_object_mut) {
             h.insert("Retry-After".into(), json!({"$ref": "#/components/headers/Retry-After"}));
@@ -132,7 +137,7 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
             "responses".into(),
             json!({
                 "Malformed": problem("Malformed JSON, a bad cursor, or a malformed X-D1-Bookmark"),
-                "Unauthenticated": problem("Missing, invalid or expired credentials"),
+                "Unauthenticated": unauthenticated,
                 "PayloadTooLarge": problem("Body over 64 KiB"),
                 "UnsupportedMediaType": problem("Body is not application/json"),
                 "Validation": problem("Invalid fields or parameters"),
@@ -180,6 +185,15 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
             for (code, response) in responses.iter_mut() {
                 if !code.starts_with('2') {
                     problem_content(response);
+                    if code == "401" && response.get("$ref").is_none() {
+                        let headers = response.as_object_mut().map(|r| r.entry("headers").or_insert_with(|| json!({})));
+                        if let Some(h) = headers.and_then(Value::as_object_mut) {
+                            h.insert(
+                                "WWW-Authenticate".into(),
+                                json!({"$ref": "#/components/headers/WWW-Authenticate"}),
+                            );
+                        }
+                    }
                     continue;
                 }
                 if let Some(r) = response.as_object_mut() {

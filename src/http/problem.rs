@@ -70,6 +70,11 @@ pub fn to_problem(e: &ApiError) -> Problem {
     }
 }
 
+/// The challenge of a 401 without a credential (RFC 6750 §3).
+pub const WWW_AUTHENTICATE_BEARER: &str = "Bearer realm=\"taskapi\"";
+/// The challenge of a 401 for a credential that was presented and refused.
+pub const WWW_AUTHENTICATE_INVALID_TOKEN: &str = "Bearer realm=\"taskapi\", error=\"invalid_token\"";
+
 /// Marker placed in response extensions; the request middleware renders the body,
 /// because only it knows the request id.
 #[derive(Debug, Clone)]
@@ -83,9 +88,14 @@ impl IntoResponse for ApiError {
                 res.headers_mut().insert(http::header::RETRY_AFTER, v);
             }
         }
-        if let ApiError::Unauthenticated(_) = &self {
-            res.headers_mut()
-                .insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"taskapi\""));
+        // RFC 6750 §3: every 401 names the scheme; `invalid_token` when one was presented.
+        let challenge = match &self {
+            ApiError::Unauthenticated(_) => Some(WWW_AUTHENTICATE_BEARER),
+            ApiError::InvalidToken(_) => Some(WWW_AUTHENTICATE_INVALID_TOKEN),
+            _ => None,
+        };
+        if let Some(c) = challenge {
+            res.headers_mut().insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
         }
         res.extensions_mut().insert(ProblemMarker(self));
         res

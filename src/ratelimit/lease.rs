@@ -204,6 +204,18 @@ impl<B: LeaseBackend> RateLimiter for LeasingLimiter<B> {
     async fn refund(&self, key: &str, quota: Quota, now: i64) -> Result<u32, LimiterError> {
         self.backend.refund(key, quota, now).await.map(|()| 1)
     }
+
+    fn blocked(&self, key: &str, now: i64) -> Option<Decision> {
+        let slices = self.slices.lock().ok()?;
+        let s = slices.get(key).filter(|s| now < s.blocked_until)?;
+        Some(Decision {
+            allowed: false,
+            remaining: 0,
+            reset_ms: s.reset_at.saturating_sub(now).max(0),
+            retry_after_ms: s.blocked_until.saturating_sub(now),
+            tat: s.reset_at,
+        })
+    }
 }
 
 /// A [`LeaseBackend`] in memory: one process's shared state (tests, and the model the

@@ -125,6 +125,12 @@ pub trait RateLimiter: Send + Sync {
         self.check(key, quota, now_ms, true).await
     }
 
+    /// Whether this instance already knows `key` is refused until some time (a refused
+    /// lease it remembers), without asking anyone: the refusal, or `None` (unknown).
+    fn blocked(&self, _key: &str, _now_ms: i64) -> Option<Decision> {
+        None
+    }
+
     /// Gives back one request that an exact [`RateLimiter::check`] consumed.
     ///
     /// # Errors

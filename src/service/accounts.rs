@@ -45,21 +45,22 @@ fn open_session(ports: &Ports, user: &UserId, now: i64, verified_hash: Option<&s
     let s = &ports.settings;
     let sid = SessionId::new(super::new_id(ports)?);
     let refresh = tokens::generate(REFRESH_PREFIX, ports.random.as_ref()).map_err(internal)?;
-    let expires = now.saturating_add(s.refresh_ttl_secs.saturating_mul(1000));
+    let lifetime = s.refresh_ttl_secs.min(s.session_max_lifetime_secs);
+    let expires = now.saturating_add(lifetime.saturating_mul(1000));
     let access = s.jwt.issue(user.as_str(), sid.as_str(), now).map_err(internal)?;
     Ok(NewSession {
         stmts: q::open_session(&sid, user, &tokens::digest(&refresh), now, expires, verified_hash),
-        tokens: token_response(ports, access, refresh),
+        tokens: token_response(ports, access, refresh, lifetime),
     })
 }
 
-fn token_response(ports: &Ports, access_token: String, refresh_token: String) -> TokenResponse {
+fn token_response(ports: &Ports, access_token: String, refresh_token: String, refresh_secs: i64) -> TokenResponse {
     TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in: ports.settings.jwt.access_ttl_secs,
         refresh_token,
-        refresh_expires_in: ports.settings.refresh_ttl_secs,
+        refresh_expires_in: refresh_secs,
     }
 }
 
@@ -68,7 +69,7 @@ fn email_taken() -> ApiError {
 }
 
 fn account_gone() -> ApiError {
-    ApiError::Unauthenticated("this account no longer exists".to_owned())
+    ApiError::InvalidToken("this account no longer exists".to_owned())
 }
 
 /// Creates an account and its first session in one write.
@@ -189,12 +190,13 @@ pub async fn refresh(ports: &Ports, presented: &str) -> Result<TokenResponse, Ap
     let now = ports.clock.now_ms();
     let old_hash = tokens::digest(presented);
     let next = tokens::generate(REFRESH_PREFIX, ports.random.as_ref()).map_err(internal)?;
-    let expires = now.saturating_add(ports.settings.refresh_ttl_secs.saturating_mul(1000));
-    let results = ports.store.batch(q::rotate(&old_hash, &tokens::digest(&next), now, expires)).await?;
+    let s = &ports.settings;
+    let (ttl, max) = (s.refresh_ttl_secs.saturating_mul(1000), s.session_max_lifetime_secs.saturating_mul(1000));
+    let results = ports.store.batch(q::rotate(&old_hash, &tokens::digest(&next), now, ttl, max)).await?;
     if let Some(row) = sql::rows(&results, 0).first() {
-        let (sid, user_id) = (row.text(0)?, row.text(1)?);
-        let access = ports.settings.jwt.issue(&user_id, &sid, now).map_err(internal)?;
-        return Ok(token_response(ports, access, next));
+        let (sid, user_id, expires) = (row.text(0)?, row.text(1)?, row.int(2)?);
+        let access = s.jwt.issue(&user_id, &sid, now).map_err(internal)?;
+        return Ok(token_response(ports, access, next, expires.saturating_sub(now) / 1000));
     }
     // Not current. If a session issued it, it was rotated already: a reuse.
     let known = ports.store.query(q::issuer_of(&old_hash)).await?;
@@ -214,12 +216,17 @@ pub async fn logout(ports: &Ports, user: &UserId, sid: &SessionId) -> Result<(),
     Ok(())
 }
 
-/// Revokes every session of the user.
+/// Revokes every session of the user, and (unless `keep_api_keys`) every API key.
 ///
 /// # Errors
 /// Store failures only.
-pub async fn logout_all(ports: &Ports, user: &UserId) -> Result<(), ApiError> {
-    ports.store.execute(q::revoke_all(user, None, "logout_all", ports.clock.now_ms(), None)).await?;
+pub async fn logout_all(ports: &Ports, user: &UserId, keep_api_keys: bool) -> Result<(), ApiError> {
+    let now = ports.clock.now_ms();
+    let mut stmts = vec![q::revoke_all(user, None, "logout_all", now, None)];
+    if !keep_api_keys {
+        stmts.push(crate::sql::api_keys::delete_all(user, None));
+    }
+    ports.store.batch(stmts).await?;
     Ok(())
 }
 
@@ -241,32 +248,47 @@ pub async fn rename(ports: &Ports, caller: &Caller, name: &DisplayName) -> Resul
     rows.first().map(q::decode_user).transpose()?.ok_or_else(account_gone)
 }
 
-/// Changes the password and revokes every other session, in one atomic write that
-/// lands only if the password is still the one verified.
+/// Checks the caller's current password, charged to its account's failed-password
+/// budget (a wrong guess counts like a failed login); returns the verified hash.
 ///
 /// # Errors
-/// `Forbidden` when the current password is wrong.
+/// `Forbidden` when it is wrong, `RateLimited` when the budget is spent.
+pub async fn verify_password(ports: &Ports, user: &UserId, given: &str, wrong: &str) -> Result<String, ApiError> {
+    let rows = ports.store.query(q::password_hash(user)).await?;
+    let row = rows.first().ok_or_else(account_gone)?;
+    let (stored, email) = (row.text(0)?, row.text(1)?);
+    let attempt = PasswordAttempt::charge(ports, &email).await?;
+    if password::verify(given, &stored, ports.settings.password_hash) == Verdict::Wrong {
+        return Err(ApiError::Forbidden(wrong.to_owned()));
+    }
+    attempt.succeeded().await;
+    Ok(stored)
+}
+
+/// Changes the password, revokes every other session and (unless `keep_api_keys`) every
+/// API key, in one atomic write that lands only if the password is still the one
+/// verified.
+///
+/// # Errors
+/// `Forbidden` when the current password is wrong, `RateLimited` after too many.
 pub async fn change_password(
     ports: &Ports,
     user: &UserId,
     sid: &SessionId,
-    current: &str,
-    new: &Password,
+    (current, new): (&str, &Password),
+    keep_api_keys: bool,
 ) -> Result<(), ApiError> {
-    let rows = ports.store.query(q::password_hash(user)).await?;
-    let stored = rows.first().map(|r| r.text(0)).transpose()?.ok_or_else(account_gone)?;
-    if password::verify(current, &stored, ports.settings.password_hash) == Verdict::Wrong {
-        return Err(ApiError::Forbidden("the current password is incorrect".to_owned()));
-    }
+    let stored = verify_password(ports, user, current, "the current password is incorrect").await?;
     let hash = password::hash(new.expose(), ports.settings.password_hash, ports.random.as_ref()).map_err(internal)?;
     let now = ports.clock.now_ms();
-    let results = ports
-        .store
-        .batch(vec![
-            q::set_password(user, &hash, &stored, now),
-            q::revoke_all(user, Some(sid), "password_changed", now, Some(&hash)),
-        ])
-        .await?;
+    let mut stmts = vec![
+        q::set_password(user, &hash, &stored, now),
+        q::revoke_all(user, Some(sid), "password_changed", now, Some(&hash)),
+    ];
+    if !keep_api_keys {
+        stmts.push(crate::sql::api_keys::delete_all(user, Some(&hash)));
+    }
+    let results = ports.store.batch(stmts).await?;
     if !sql::landed(&results, 0) {
         return Err(ApiError::Conflict("the password was changed by another request; sign in again".to_owned()));
     }

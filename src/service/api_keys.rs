@@ -8,17 +8,22 @@ use crate::error::{internal, ApiError};
 use crate::ports::Ports;
 use crate::sql::{self, api_keys as q};
 
-/// Creates an API key and returns it with its secret, which is never shown again.
+/// Creates an API key and returns it with its secret, which is never shown again. The
+/// caller's password is required (a stolen access token alone cannot mint a key), and
+/// a wrong one counts against the account's failed-password budget.
 ///
 /// # Errors
-/// `Conflict` when the user already holds the most keys allowed.
+/// `Forbidden` for a wrong password, `Conflict` when the user already holds the most
+/// keys allowed, `RateLimited` after too many wrong passwords.
 pub async fn create(
     ports: &Ports,
     user: &UserId,
+    password: &str,
     name: ApiKeyName,
     scopes: ApiKeyScopes,
     expires_in_days: Option<i64>,
 ) -> Result<(ApiKey, String), ApiError> {
+    let verified = super::accounts::verify_password(ports, user, password, "the password is incorrect").await?;
     let now = ports.clock.now_ms();
     let secret = tokens::generate(API_KEY_PREFIX, ports.random.as_ref()).map_err(internal)?;
     let key = ApiKey {
@@ -29,10 +34,10 @@ pub async fn create(
         created_at: Timestamp(now),
         expires_at: expires_in_days.map(|d| Timestamp(now.saturating_add(d.saturating_mul(86_400_000)))),
     };
-    let rows = ports.store.query(q::insert(&key, user, &tokens::digest(&secret))).await?;
+    let rows = ports.store.query(q::insert(&key, user, &tokens::digest(&secret), &verified)).await?;
     if rows.is_empty() {
         return Err(ApiError::Conflict(format!(
-            "a user may hold at most {} API keys; delete one first",
+            "a user may hold at most {} API keys (or the password changed meanwhile); delete one first",
             q::MAX_PER_USER
         )));
     }

@@ -71,30 +71,36 @@ pub struct Authenticated {
 }
 
 fn unauthenticated(detail: &str) -> ApiError {
-    ApiError::Unauthenticated(detail.to_owned())
+    ApiError::InvalidToken(detail.to_owned())
 }
 
 const BAD_KEY: &str = "the API key is invalid, expired or revoked";
 
-/// Authenticates a bearer credential: an access token or an API key.
+/// Authenticates a bearer credential: an access token or an API key. With `cached_only`
+/// (a client address refused fresh work after too many failures), only credentials this
+/// instance has checked before are accepted: `Ok(None)` for any other.
 ///
 /// # Errors
-/// `Unauthenticated` for anything but a valid, unexpired credential.
-pub async fn authenticate(ports: &Ports, caches: &Caches, token: &str) -> Result<Authenticated, ApiError> {
+/// `InvalidToken` for anything but a valid, unexpired credential.
+pub async fn authenticate(
+    ports: &Ports,
+    caches: &Caches,
+    token: &str,
+    cached_only: bool,
+) -> Result<Option<Authenticated>, ApiError> {
     let now = ports.clock.now_ms();
     if !token.starts_with(API_KEY_PREFIX) {
-        let claims = ports
-            .settings
-            .jwt
-            .verify(&caches.tokens, token, now)
-            .map_err(|_| unauthenticated("the access token is invalid or expired"))?;
-        return Ok(Authenticated {
+        let Some(checked) = ports.settings.jwt.verify_as(&caches.tokens, token, now, cached_only) else {
+            return Ok(None);
+        };
+        let claims = checked.map_err(|_| unauthenticated("the access token is invalid or expired"))?;
+        return Ok(Some(Authenticated {
             caller: Caller {
                 user_id: UserId::new(claims.sub),
                 credential: Credential::Session { sid: SessionId::new(claims.sid) },
             },
             store: ports.store.clone(),
-        });
+        }));
     }
     if !tokens::well_formed(API_KEY_PREFIX, token) {
         return Err(unauthenticated(BAD_KEY));
@@ -103,6 +109,7 @@ pub async fn authenticate(ports: &Ports, caches: &Caches, token: &str) -> Result
     let hash = tokens::hex(&digest);
     let key = match caches.keys.get(&digest) {
         Some(k) => k,
+        None if cached_only => return Ok(None),
         None => {
             let rows = ports.store.query(credentials::find_key(&hash, now)).await?;
             let row = rows.first().ok_or_else(|| unauthenticated(BAD_KEY))?;
@@ -120,7 +127,7 @@ pub async fn authenticate(ports: &Ports, caches: &Caches, token: &str) -> Result
         caches.keys.forget(&digest);
         return Err(unauthenticated(BAD_KEY));
     }
-    Ok(Authenticated {
+    Ok(Some(Authenticated {
         store: Arc::new(KeyGuarded {
             inner: ports.store.clone(),
             key_id: key.id.clone(),
@@ -130,7 +137,7 @@ pub async fn authenticate(ports: &Ports, caches: &Caches, token: &str) -> Result
             cache: caches.keys.clone(),
         }),
         caller: Caller { user_id: key.user, credential: Credential::ApiKey { key_id: key.id, write: key.write } },
-    })
+    }))
 }
 
 /// The store of a request made with an API key: every call first checks, in the same

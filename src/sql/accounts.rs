@@ -54,9 +54,9 @@ pub fn find_login(email_normalized: &str) -> Statement {
     Statement::new("SELECT id, password_hash FROM users WHERE email_normalized = ?1", vec![email_normalized.into()])
 }
 
-/// The password hash of an account.
+/// The password hash of an account, and its email (the key of its failed-password budget).
 pub fn password_hash(user: &UserId) -> Statement {
-    Statement::new("SELECT password_hash FROM users WHERE id = ?1", vec![user.into()])
+    Statement::new("SELECT password_hash, email_normalized FROM users WHERE id = ?1", vec![user.into()])
 }
 
 /// A new hash for the same password (parameters changed), only if it is still the one
@@ -69,14 +69,16 @@ pub fn rehash(user: &UserId, new_hash: &str, old_hash: &str) -> Statement {
 }
 
 /// Rotation: of two racing refreshes with the same token, exactly one matches
-/// `refresh_hash = old` (statement 0 returns the session and user), and the new token
-/// joins the history.
-pub fn rotate(old_hash: &str, new_hash: &str, now: i64, expires_at: i64) -> Vec<Statement> {
+/// `refresh_hash = old` (statement 0 returns the session, the user and the new expiry),
+/// and the new token joins the history. The new token lives `ttl_ms`, but never past the
+/// session's absolute end (`created_at + max_lifetime_ms`), which rotation does not move.
+pub fn rotate(old_hash: &str, new_hash: &str, now: i64, ttl_ms: i64, max_lifetime_ms: i64) -> Vec<Statement> {
     vec![
         Statement::new(
-            "UPDATE sessions SET refresh_hash = ?1, generation = generation + 1, refreshed_at = ?2, expires_at = ?3 \
-             WHERE refresh_hash = ?4 AND revoked_at IS NULL AND expires_at > ?2 RETURNING id, user_id",
-            vec![new_hash.into(), now.into(), expires_at.into(), old_hash.into()],
+            "UPDATE sessions SET refresh_hash = ?1, generation = generation + 1, refreshed_at = ?2, \
+             expires_at = min(?2 + ?3, created_at + ?5) \
+             WHERE refresh_hash = ?4 AND revoked_at IS NULL AND expires_at > ?2 RETURNING id, user_id, expires_at",
+            vec![new_hash.into(), now.into(), ttl_ms.into(), old_hash.into(), max_lifetime_ms.into()],
         ),
         Statement::new(
             "INSERT INTO refresh_tokens (token_hash, session_id, generation, created_at) \

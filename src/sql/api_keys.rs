@@ -9,12 +9,14 @@ use crate::store::{Row, Statement};
 /// Most API keys one user may hold.
 pub const MAX_PER_USER: i64 = 50;
 
-/// A new key, unless the user already holds [`MAX_PER_USER`]; returns a row when it landed.
-pub fn insert(key: &ApiKey, user: &UserId, key_hash: &str) -> Statement {
+/// A new key, unless the user already holds [`MAX_PER_USER`] or its password is no longer
+/// the one just verified (`?10`); returns a row when it landed.
+pub fn insert(key: &ApiKey, user: &UserId, key_hash: &str, verified_hash: &str) -> Statement {
     Statement::new(
         "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, scopes, created_at, expires_at) \
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 \
-         WHERE (SELECT count(*) FROM api_keys WHERE user_id = ?2) < ?9 RETURNING 1",
+         WHERE (SELECT count(*) FROM api_keys WHERE user_id = ?2) < ?9 \
+         AND EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_hash = ?10) RETURNING 1",
         vec![
             (&key.id).into(),
             user.into(),
@@ -25,6 +27,7 @@ pub fn insert(key: &ApiKey, user: &UserId, key_hash: &str) -> Statement {
             key.created_at.ms().into(),
             key.expires_at.map(Timestamp::ms).into(),
             MAX_PER_USER.into(),
+            verified_hash.into(),
         ],
     )
 }
@@ -54,7 +57,12 @@ pub fn delete(key: &ApiKeyId, user: &UserId) -> Statement {
     Statement::new("DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2", vec![key.into(), user.into()])
 }
 
-/// Every key of the user (after a password change or `logout-all`).
-pub fn delete_all(user: &UserId) -> Statement {
-    Statement::new("DELETE FROM api_keys WHERE user_id = ?1", vec![user.into()])
+/// Every key of the user (after `logout-all`, or a password change: then only once the
+/// account has the new hash `if_password_hash`).
+pub fn delete_all(user: &UserId, if_password_hash: Option<&str>) -> Statement {
+    Statement::new(
+        "DELETE FROM api_keys WHERE user_id = ?1 \
+         AND (?2 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?1 AND password_hash = ?2))",
+        vec![user.into(), if_password_hash.into()],
+    )
 }

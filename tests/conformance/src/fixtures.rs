@@ -44,6 +44,7 @@ pub fn host_config() -> Vec<(&'static str, String)> {
         ("RATE_LIMIT_AUTH_IP", "100000/60".to_owned()),
         ("RATE_LIMIT_LOGIN_FAILURES", "100000/60".to_owned()),
         ("RATE_LIMIT_PRINCIPAL", "100000/60".to_owned()),
+        ("RATE_LIMIT_AUTH_FAILURES", "100000/60".to_owned()),
         // X-Fault-Inject (panics, failing statements) for the fault checks.
         ("FAULT_INJECTION", "true".to_owned()),
     ]
@@ -54,6 +55,7 @@ pub fn host_config() -> Vec<(&'static str, String)> {
 pub const LIMITED_AUTH_IP: (u32, u64) = (4, 3);
 pub const LIMITED_LOGIN_FAILURES: (u32, u64) = (3, 6);
 pub const LIMITED_PRINCIPAL: (u32, u64) = (5, 3);
+pub const LIMITED_AUTH_FAILURES: (u32, u64) = (4, 3);
 
 /// The configuration of the rate-limited instance.
 pub fn limited_host_config() -> Vec<(&'static str, String)> {
@@ -62,6 +64,10 @@ pub fn limited_host_config() -> Vec<(&'static str, String)> {
     c.push(("RATE_LIMIT_AUTH_IP", format!("{}/{}", LIMITED_AUTH_IP.0, LIMITED_AUTH_IP.1)));
     c.push(("RATE_LIMIT_LOGIN_FAILURES", format!("{}/{}", LIMITED_LOGIN_FAILURES.0, LIMITED_LOGIN_FAILURES.1)));
     c.push(("RATE_LIMIT_PRINCIPAL", format!("{}/{}", LIMITED_PRINCIPAL.0, LIMITED_PRINCIPAL.1)));
+    c.push(("RATE_LIMIT_AUTH_FAILURES", format!("{}/{}", LIMITED_AUTH_FAILURES.0, LIMITED_AUTH_FAILURES.1)));
+    // Behind a proxy the client is the last X-Forwarded-For entry: lets the checks speak
+    // from IPv6 addresses (requests without the header use the TCP peer, as before).
+    c.push(("TRUST_FORWARDED_FOR", "true".to_owned()));
     c
 }
 

@@ -24,10 +24,12 @@ impl Clock for ShiftedClock {
     }
 }
 
-/// A store that can be switched off, as if the database were unreachable.
+/// A store that can be switched off, as if the database were unreachable, and that can
+/// let another request's write land just before the next batch (a race, on purpose).
 struct Switchable {
     inner: SqliteStore,
     down: AtomicBool,
+    race: std::sync::Mutex<Option<Statement>>,
 }
 
 impl Switchable {
@@ -52,6 +54,10 @@ impl Store for Switchable {
     }
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError> {
         self.check()?;
+        let racing = self.race.lock().unwrap().take();
+        if let Some(other) = racing {
+            self.inner.execute(other).await?;
+        }
         self.inner.batch(stmts).await
     }
 }
@@ -75,7 +81,11 @@ fn app_with(store: Arc<Switchable>, clock: Arc<ShiftedClock>, settings: Settings
 }
 
 fn new_app(extra: &[(&str, &str)]) -> App {
-    let store = Arc::new(Switchable { inner: SqliteStore::in_memory().unwrap(), down: AtomicBool::new(false) });
+    let store = Arc::new(Switchable {
+        inner: SqliteStore::in_memory().unwrap(),
+        down: AtomicBool::new(false),
+        race: Default::default(),
+    });
     app_with(store, Arc::new(ShiftedClock::default()), settings(extra))
 }
 
@@ -135,7 +145,7 @@ fn an_expired_api_key_stops_working_and_access_tokens_expire() {
         "POST",
         "/v1/api-keys",
         Some(&token),
-        Some(json!({"name": "short", "scopes": ["read"], "expires_in_days": 1})),
+        Some(json!({"password": "correct horse battery", "name": "short", "scopes": ["read"], "expires_in_days": 1})),
     );
     assert_eq!(s, StatusCode::CREATED);
     let key = key["key"].as_str().unwrap().to_owned();
@@ -244,4 +254,52 @@ fn the_principal_limit_fails_open_and_login_fails_closed_when_the_limiter_store_
         lines.iter().any(|l| l.contains("\"level\":\"warn\"") && l.contains("limiter_error")),
         "the failure is logged: {lines:#?}"
     );
+}
+
+#[test]
+fn a_login_racing_a_password_change_keeps_no_session() {
+    let app = new_app(&[]);
+    app.register("race@example.test");
+    let count = |sql: &'static str| {
+        let rows = futures_executor::block_on(app.store.inner.query(Statement::new(sql, Vec::new()))).unwrap();
+        rows[0].int(0).unwrap()
+    };
+    let sessions = count("SELECT count(*) FROM sessions");
+    // The password changes between the login's check of the old one and its write.
+    *app.store.race.lock().unwrap() = Some(Statement::new(
+        "UPDATE users SET password_hash = '$argon2id$v=19$m=19456,t=2,p=1$changed$changed' \
+         WHERE email_normalized = 'race@example.test'",
+        Vec::new(),
+    ));
+    let (s, body) = app.call(
+        "POST",
+        "/v1/auth/login",
+        None,
+        Some(json!({"email": "race@example.test", "password": "correct horse battery"})),
+    );
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(count("SELECT count(*) FROM sessions"), sessions, "no session made with the old password");
+}
+
+#[test]
+fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed() {
+    let app = new_app(&[("REFRESH_TOKEN_TTL_SECONDS", "3600"), ("SESSION_MAX_LIFETIME_SECONDS", "7200")]);
+    let b = crate::common::register(&app.router, "lifetime@example.test");
+    assert_eq!(b["refresh_expires_in"], 3600);
+    let mut token = b["refresh_token"].as_str().unwrap().to_owned();
+    let mut refresh_at = |secs: i64| {
+        app.clock.0.store(secs * 1000, Ordering::SeqCst);
+        let (s, b) = app.call("POST", "/v1/auth/refresh", None, Some(json!({"refresh_token": token})));
+        if s == StatusCode::OK {
+            token = b["refresh_token"].as_str().unwrap().to_owned();
+        }
+        (s, b["refresh_expires_in"].as_i64())
+    };
+    assert_eq!(refresh_at(3000), (StatusCode::OK, Some(3600)), "a rotation within the window");
+    // Sliding would give 3600 again; the session has only 7200 - 6000 left.
+    let (s, left) = refresh_at(6000);
+    assert_eq!(s, StatusCode::OK);
+    assert!(left.is_some_and(|l| (1199..=1200).contains(&l)), "{left:?}");
+    assert_eq!(refresh_at(7100).0, StatusCode::OK, "still within the lifetime");
+    assert_eq!(refresh_at(7250).0, StatusCode::UNAUTHORIZED, "past the absolute lifetime");
 }

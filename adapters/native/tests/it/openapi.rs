@@ -1,6 +1,6 @@
 //! The OpenAPI document cannot drift: every documented operation is routed, no route is
 //! added outside the documented table, and the committed `openapi.json` is current
-//! (regenerate it with `UPDATE_OPENAPI=1 cargo test -p taskapi-native --test openapi`).
+//! (regenerate it with `UPDATE_OPENAPI=1 cargo test -p taskapi-native --test it openapi`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -99,7 +99,7 @@ fn the_committed_snapshot_is_current() {
     let committed = std::fs::read_to_string(&snapshot).unwrap_or_default();
     assert!(
         committed == rendered,
-        "openapi.json is stale; regenerate it with `UPDATE_OPENAPI=1 cargo test -p taskapi-native --test openapi`"
+        "openapi.json is stale; regenerate it with `UPDATE_OPENAPI=1 cargo test -p taskapi-native --test it openapi`"
     );
 }
 

@@ -1,7 +1,7 @@
 //! Store round trips per route. In production every call to the store is a network hop
 //! (to D1's primary or a replica), so each route's count is part of its contract: with an
-//! access token, reads make one call and writes one (an idempotent member add two, login
-//! and password change two: the password is verified between them). A counting store
+//! access token, reads make one call and writes one (an idempotent member add two; login,
+//! password change and API key creation two: the password is verified between them). A counting store
 //! wrapper measures them; the request's log line must report the same number. And the
 //! principal limit, leased as on Workers, calls its shared store at most 20 times per
 //! 1,000 authenticated requests.
@@ -159,7 +159,13 @@ fn every_route_makes_the_documented_number_of_store_round_trips() {
     let etag = t.etag.clone().unwrap();
     let t2 = h.send("POST", &format!("/v1/projects/{pid}/tasks"), Some(&owner), Some(json!({"title": "Gone"})), &[]);
     let t2id = t2.body["id"].as_str().unwrap().to_owned();
-    let key = h.send("POST", "/v1/api-keys", Some(&owner), Some(json!({"name": "k", "scopes": ["write"]})), &[]);
+    let key = h.send(
+        "POST",
+        "/v1/api-keys",
+        Some(&owner),
+        Some(json!({"password": "correct horse battery", "name": "k", "scopes": ["write"]})),
+        &[],
+    );
     let key_id = key.body["id"].as_str().unwrap().to_owned();
     let pr = |path: String| format!("/v1/projects/{pid}{path}");
     let s = |x: &str| Some(x.to_owned());
@@ -174,7 +180,7 @@ fn every_route_makes_the_documented_number_of_store_round_trips() {
         Row_ { op: "refresh", method: "POST", path: "/v1/auth/refresh".into(), token: None, body: Some(json!({"refresh_token": owner_refresh})), headers: vec![], status: StatusCode::OK, trips: 1 },
         Row_ { op: "getMe", method: "GET", path: "/v1/me".into(), token: s(&owner), body: None, headers: vec![], status: StatusCode::OK, trips: 1 },
         Row_ { op: "updateMe", method: "PATCH", path: "/v1/me".into(), token: s(&owner), body: Some(json!({"name": "Owner"})), headers: vec![], status: StatusCode::OK, trips: 1 },
-        Row_ { op: "createApiKey", method: "POST", path: "/v1/api-keys".into(), token: s(&owner), body: Some(json!({"name": "k2", "scopes": ["read"]})), headers: vec![], status: StatusCode::CREATED, trips: 1 },
+        Row_ { op: "createApiKey", method: "POST", path: "/v1/api-keys".into(), token: s(&owner), body: Some(json!({"password": "correct horse battery", "name": "k2", "scopes": ["read"]})), headers: vec![], status: StatusCode::CREATED, trips: 2 },
         Row_ { op: "listApiKeys", method: "GET", path: "/v1/api-keys".into(), token: s(&owner), body: None, headers: vec![], status: StatusCode::OK, trips: 1 },
         Row_ { op: "deleteApiKey", method: "DELETE", path: format!("/v1/api-keys/{key_id}"), token: s(&owner), body: None, headers: vec![], status: StatusCode::NO_CONTENT, trips: 1 },
         Row_ { op: "createProject", method: "POST", path: "/v1/projects".into(), token: s(&owner), body: Some(json!({"name": "P2"})), headers: vec![("idempotency-key", "trips-p".into())], status: StatusCode::CREATED, trips: 1 },
@@ -228,7 +234,13 @@ fn every_route_makes_the_documented_number_of_store_round_trips() {
 fn an_api_key_is_looked_up_once_then_checked_inside_each_round_trip() {
     let h = host();
     let (owner, _, _) = h.register("keys@trips.test");
-    let k = h.send("POST", "/v1/api-keys", Some(&owner), Some(json!({"name": "k", "scopes": ["write"]})), &[]);
+    let k = h.send(
+        "POST",
+        "/v1/api-keys",
+        Some(&owner),
+        Some(json!({"password": "correct horse battery", "name": "k", "scopes": ["write"]})),
+        &[],
+    );
     let (key, key_id) = (k.body["key"].as_str().unwrap().to_owned(), k.body["id"].as_str().unwrap().to_owned());
     let first = h.send("GET", "/v1/me", Some(&key), None, &[]);
     assert_eq!((first.status, first.trips), (StatusCode::OK, 2), "first use: the lookup, then the read");

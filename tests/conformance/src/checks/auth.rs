@@ -250,7 +250,7 @@ fn password_change_revokes_every_other_session(c: &Client) -> Result<(), String>
 fn create_key(c: &Client, a: &Account, scopes: &[&str]) -> Result<Value, String> {
     let res = c.post_json(
         "/v1/api-keys",
-        &json!({"name": "ci", "scopes": scopes, "expires_in_days": 30}),
+        &json!({"password": PASSWORD, "name": "ci", "scopes": scopes, "expires_in_days": 30}),
         Some(&a.bearer()),
     )?;
     ensure_eq!(res.status, 201, "create key");
@@ -293,7 +293,8 @@ fn api_keys_cannot_manage_keys_sessions_or_the_password(c: &Client) -> Result<()
     let key = create_key(c, &a, &["read", "write"])?["key"].as_str().unwrap_or_default().to_owned();
     let bearer = format!("Bearer {key}");
     refused(c, "GET", "/v1/api-keys", &bearer, 403, "forbidden")?;
-    let res = c.post_json("/v1/api-keys", &json!({"name": "x", "scopes": ["write"]}), Some(&bearer))?;
+    let res =
+        c.post_json("/v1/api-keys", &json!({"password": PASSWORD, "name": "x", "scopes": ["write"]}), Some(&bearer))?;
     expect_problem(&res, 403, "forbidden")?;
     refused(c, "POST", "/v1/auth/logout", &bearer, 403, "forbidden")?;
     refused(c, "POST", "/v1/auth/logout-all", &bearer, 403, "forbidden")?;
@@ -325,12 +326,12 @@ fn a_deleted_api_key_stops_working_at_once(c: &Client) -> Result<(), String> {
 fn api_key_requests_are_validated(c: &Client) -> Result<(), String> {
     let a = c.register("KeyVal")?;
     for bad in [
-        json!({"name": "", "scopes": ["read"]}),
-        json!({"name": "x", "scopes": []}),
-        json!({"name": "x", "scopes": ["admin"]}),
-        json!({"name": "x", "scopes": ["read"], "expires_in_days": 0}),
-        json!({"name": "x", "scopes": ["read"], "expires_in_days": 366}),
-        json!({"name": "x", "scopes": ["read"], "user_id": a.id}),
+        json!({"password": PASSWORD, "name": "", "scopes": ["read"]}),
+        json!({"password": PASSWORD, "name": "x", "scopes": []}),
+        json!({"password": PASSWORD, "name": "x", "scopes": ["admin"]}),
+        json!({"password": PASSWORD, "name": "x", "scopes": ["read"], "expires_in_days": 0}),
+        json!({"password": PASSWORD, "name": "x", "scopes": ["read"], "expires_in_days": 366}),
+        json!({"password": PASSWORD, "name": "x", "scopes": ["read"], "user_id": a.id}),
     ] {
         let res = c.post_json("/v1/api-keys", &bad, Some(&a.bearer()))?;
         expect_problem(&res, 422, "validation").map_err(|e| format!("{bad}: {e}"))?;

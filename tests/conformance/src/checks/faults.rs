@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::expect_problem;
 use super::projects::{add_member, create_project, create_task};
-use crate::fixtures::Account;
+use crate::fixtures::{Account, PASSWORD};
 use crate::{ensure, ensure_eq, Client, Entry, Resp};
 
 pub fn checks() -> Vec<Entry> {
@@ -195,7 +195,7 @@ fn a_database_failure_at_any_statement_leaves_no_partial_write(c: &Client) -> Re
             "/v1/api-keys",
             &owner,
             &[("X-Fault-Inject", f)],
-            &json!({"name": "k", "scopes": ["read"]}),
+            &json!({"password": PASSWORD, "name": "k", "scopes": ["read"]}),
         )
     })?);
     tried.push(no_partial_write("rename me", &account_state, &|f| {

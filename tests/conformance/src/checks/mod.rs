@@ -2,6 +2,7 @@
 
 mod auth;
 mod faults;
+mod hardening;
 mod operations;
 pub mod projects;
 mod ratelimit;
@@ -20,6 +21,7 @@ pub fn all() -> Vec<Entry> {
     v.extend(reliability::checks());
     v.extend(replicas::checks());
     v.extend(faults::checks());
+    v.extend(hardening::checks());
     v.extend(ratelimit::checks());
     v
 }

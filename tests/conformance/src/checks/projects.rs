@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::{expect_problem, refused};
-use crate::fixtures::Account;
+use crate::fixtures::{Account, PASSWORD};
 use crate::{ensure, ensure_eq, Client, Entry, Resp};
 
 pub fn checks() -> Vec<Entry> {
@@ -386,7 +386,11 @@ struct Cast {
 }
 
 fn key(c: &Client, a: &Account, scopes: &[&str]) -> Result<String, String> {
-    let res = c.post_json("/v1/api-keys", &json!({"name": "matrix", "scopes": scopes}), Some(&a.bearer()))?;
+    let res = c.post_json(
+        "/v1/api-keys",
+        &json!({"password": PASSWORD, "name": "matrix", "scopes": scopes}),
+        Some(&a.bearer()),
+    )?;
     Ok(format!("Bearer {}", res.json()?["key"].as_str().unwrap_or_default()))
 }
 
