@@ -19,7 +19,10 @@ so it always runs these checks as well:
    batch the last, every ${env:...} reference has the provider syntax;
 4. the spanmetrics connector produces what deploy/prometheus/alerts.yml reads: namespace
    traces.span.metrics, histogram unit ms, the dimensions http.request.method and
-   http.response.status_code, and the Prometheus exporter's default name translation.
+   http.response.status_code, and the Prometheus exporter's default name translation;
+5. what Spin 4.0.2 really exported (tests/otel/fixtures/spin-4.0.2-export.jsonl) has what
+   the file relies on: SERVER spans with those attributes, the span name the filter drops,
+   the spin.request_count metric with the app_id the rules select.
 
 Prints one line per check and ends with `N passed, N failed`.
 """
@@ -40,6 +43,8 @@ CONFIG = ROOT / "deploy" / "otel" / "collector.yaml"
 SCHEMA = ROOT / "deploy" / "otel" / "collector.schema.json"
 BUILDER = ROOT / "deploy" / "otel" / "builder-config.yaml"
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
+# What Spin 4.0.2 exported in the experiment of docs/monitoring.md (one line per signal).
+SPIN_SAMPLE = Path(__file__).resolve().parent / "fixtures" / "spin-4.0.2-export.jsonl"
 
 # Module path (last element) -> component type, for the modules builder-config.yaml may list.
 MODULE_TYPES = {
@@ -211,6 +216,47 @@ def contract_problems(config):
     return problems
 
 
+def attribute_map(items):
+    return {item["key"]: next(iter(item.get("value", {}).values()), None) for item in items}
+
+
+def spin_sample_problems(config):
+    problems = []
+    entries = [json.loads(line) for line in SPIN_SAMPLE.read_text().splitlines() if line.strip()]
+    spans = [
+        span for entry in entries if entry["signal"] == "traces"
+        for resource in entry["data"]["resource_spans"] for scope in resource["scope_spans"]
+        for span in scope["spans"]
+    ]
+    server = [span for span in spans if span["kind"] == "SPAN_KIND_SERVER"]
+    if not server:
+        return ["the Spin sample has no SERVER span"]
+    connectors = config.get("connectors") or {}
+    dimensions = {
+        d["name"] for k, v in connectors.items() if component_type(k) == "spanmetrics"
+        for d in (v or {}).get("dimensions") or []
+    }
+    for dimension in sorted(dimensions):
+        if dimension not in attribute_map(server[0].get("attributes", [])):
+            problems.append(f"Spin's SERVER span has no attribute {dimension}")
+    dropped = re.findall(r'name == "([^"]+)"', json.dumps(config.get("processors") or {}))
+    names = {span["name"] for span in spans}
+    for name in dropped:
+        if name not in names:
+            problems.append(f"the filter drops spans named {name!r}, which Spin does not export")
+    metrics = {
+        metric["name"]: metric for entry in entries if entry["signal"] == "metrics"
+        for resource in entry["data"]["resource_metrics"] for scope in resource["scope_metrics"]
+        for metric in scope["metrics"]
+    }
+    request_count = metrics.get("spin.request_count")
+    if request_count is None:
+        problems.append("Spin's sample has no spin.request_count")
+    elif attribute_map(request_count["sum"]["data_points"][0]["attributes"]).get("app_id") != "taskapi":
+        problems.append("spin.request_count has no app_id=taskapi (the rules select it)")
+    return problems
+
+
 def main(argv):
     path = Path(argv[1]) if len(argv) > 1 else CONFIG
     checks = Checks()
@@ -233,6 +279,7 @@ def main(argv):
     checks.check("pipelines, connectors and processor order", graph_problems(config))
     checks.check("environment references", env_problems(text))
     checks.check("spanmetrics output matches the Prometheus rules", contract_problems(config))
+    checks.check("Spin 4.0.2's recorded export has what the file relies on", spin_sample_problems(config))
     print(f"{checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0
 
