@@ -20,7 +20,7 @@ const mf = new Miniflare({
     { type: "ESModule", include: ["**/*.js"] },
     { type: "CompiledWasm", include: ["**/*.wasm"] },
   ],
-  compatibilityDate: "2026-04-20",
+  compatibilityDate: "2026-11-17",
   bindings,
   // The database_id of wrangler.toml, so that wrangler's local commands find the same file.
   d1Databases: { DB: "00000000-0000-4000-8000-000000000000" },
