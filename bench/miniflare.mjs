@@ -4,30 +4,32 @@
 // `wrangler d1 execute` prepare and seed it), listening on 127.0.0.1:PORT until killed.
 //   node bench/miniflare.mjs PORT STATE_DIR [KEY=VALUE ...]
 import { join } from "node:path";
-import { Miniflare } from "miniflare";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 
 const [port, state, ...vars] = process.argv.slice(2);
 const root = new URL("..", import.meta.url).pathname;
 const bindings = Object.fromEntries(vars.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
 
-const mf = new Miniflare({
+// Miniflare 5 takes a new option shape: these are Miniflare 4's, converted (which needs the
+// module list spelled out instead of modulesRules, and one persistence root).
+const cf = join(root, "adapters/cloudflare");
+const mf = new Miniflare(convertV4MiniflareOptions({
   host: "127.0.0.1",
   port: Number(port),
-  modules: true,
-  scriptPath: join(root, "adapters/cloudflare/entry.js"),
-  modulesRoot: join(root, "adapters/cloudflare"),
-  modulesRules: [
-    { type: "ESModule", include: ["**/*.js"] },
-    { type: "CompiledWasm", include: ["**/*.wasm"] },
+  modulesRoot: cf,
+  modules: [
+    { type: "ESModule", path: join(cf, "entry.js") },
+    { type: "ESModule", path: join(cf, "build/index.js") },
+    { type: "CompiledWasm", path: join(cf, "build/index_bg.wasm") },
   ],
   compatibilityDate: "2026-11-17",
   bindings,
   // The database_id of wrangler.toml, so that wrangler's local commands find the same file.
   d1Databases: { DB: "00000000-0000-4000-8000-000000000000" },
-  d1Persist: join(state, "v3", "d1"),
   durableObjects: { RATE_LIMITER: { className: "RateLimiter", useSQLite: true } },
-  durableObjectsPersist: join(state, "v3", "do"),
-});
+  // Each resource under its plugin's name: v3/d1 and v3/do, as wrangler --persist-to.
+  resourcePersistencePath: join(state, "v3"),
+}));
 const url = await mf.ready;
 console.log(`ready ${url}`);
 const stop = async () => {

@@ -4,6 +4,8 @@
 # Everything installs from the package registries only, pinned, and only when missing.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/node.sh
+source "$ROOT/scripts/node.sh"
 WORKER_BUILD_VERSION="0.8.7"
 WASM_PACK_VERSION="0.15.1"
 
@@ -51,7 +53,7 @@ ensure_cargo_tools() {
 }
 
 ensure_node_modules() {
-  command -v node >/dev/null || { echo "Node.js >= 20.3 is required (apt-get install nodejs npm)" >&2; exit 1; }
+  ensure_node
   local stamp="node_modules/.taskapi-lock"
   if [[ ! -f "$stamp" ]] || ! cmp -s package-lock.json "$stamp"; then
     log "npm ci (wrangler, binaryen)"

@@ -174,11 +174,11 @@ clients_and_docs() {
     port="$WPORT"; [[ $h == spin ]] && port="$SPORT"
     log "the validation package and $h give the same verdicts"
     record_cmd "validation package = server[$h]" env BASE_URL="http://127.0.0.1:$port" \
-      PKG_NODE="$VALIDATE_PKG/node" PKG_WEB="$VALIDATE_PKG/web" node --test "$ROOT/tests/validate/"
+      PKG_NODE="$VALIDATE_PKG/node" PKG_WEB="$VALIDATE_PKG/web" node --test "$ROOT/tests/validate/"*.test.mjs
     grep -h "bodies:" "$LOGS/validation package = server[$h].log" | sed "s/^/  /" || true
     log "the /docs page in Chromium against $h"
     record_cmd "docs-page[$h]" env BASE_URL="http://127.0.0.1:$port" SCREENSHOT="$LOGS/docs-$h.png" \
-      node --test "$ROOT/tests/docs/"
+      node --test "$ROOT/tests/docs/"*.test.mjs
   done
 }
 
