@@ -87,21 +87,24 @@ impl Store for FailingStore {
     }
 }
 
+/// The request being handled: its id, trace id and span id.
+type Current = (String, String, String);
+
 thread_local! {
-    /// The id of the request being handled on this thread, for the panic hook. Wasm hosts
-    /// are single-threaded; a panic happens inside the poll of the request that caused it,
+    /// The request being handled on this thread, for the panic hook. Wasm hosts are
+    /// single-threaded; a panic happens inside the poll of the request that caused it,
     /// which set this when it started.
-    static CURRENT_REQUEST: RefCell<Option<String>> = const { RefCell::new(None) };
+    static CURRENT_REQUEST: RefCell<Option<Current>> = const { RefCell::new(None) };
 }
 
-/// Records the request id the panic hook reports.
-pub fn set_current_request(id: Option<&str>) {
-    CURRENT_REQUEST.with(|c| *c.borrow_mut() = id.map(str::to_owned));
+/// Records the request (id, trace id, span id) the panic hook reports.
+pub fn set_current_request(ids: Option<(&str, &str, &str)>) {
+    CURRENT_REQUEST.with(|c| *c.borrow_mut() = ids.map(|(r, t, s)| (r.to_owned(), t.to_owned(), s.to_owned())));
 }
 
 /// The request id [`set_current_request`] recorded on this thread.
 pub fn current_request() -> Option<String> {
-    CURRENT_REQUEST.with(|c| c.borrow().clone())
+    CURRENT_REQUEST.with(|c| c.borrow().as_ref().map(|(r, _, _)| r.clone()))
 }
 
 /// Installs (once per process/instance) a panic hook that writes one error line with the
@@ -112,12 +115,14 @@ pub fn install_panic_hook(logger: Arc<dyn Logger>, clock: Arc<dyn Clock>) {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let request_id = CURRENT_REQUEST.with(|c| c.borrow().clone());
+            let current = CURRENT_REQUEST.with(|c| c.borrow().clone());
             let line = serde_json::json!({
                 "time": crate::clock::format_rfc3339_ms(clock.now_ms()),
                 "level": "error",
                 "msg": "panic",
-                "request_id": request_id,
+                "request_id": current.as_ref().map(|c| &c.0),
+                "trace_id": current.as_ref().map(|c| &c.1),
+                "span_id": current.as_ref().map(|c| &c.2),
                 "error": info.to_string(),
             });
             logger.write(Level::Error, &line.to_string());

@@ -18,10 +18,11 @@ pub mod service;
 pub mod settings;
 pub mod sql;
 pub mod store;
+pub mod trace;
 
 pub use error::{ApiError, FieldError};
 pub use http::app;
-pub use ports::{Clock, Logger, Ports, Random};
+pub use ports::{Clock, Logger, Metrics, NoMetrics, Ports, Random};
 pub use settings::{Settings, SettingsError};
 pub use store::{Row, Statement, Store, StoreError, Value};
 

@@ -57,6 +57,63 @@ pub trait Logger: Send + Sync {
     fn write(&self, level: Level, line: &str);
 }
 
+/// One request, as a metrics data point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestPoint<'a> {
+    /// The route template (`/v1/tasks/{id}`), or `unmatched`.
+    pub route: &'a str,
+    pub method: &'a str,
+    pub status: u16,
+    pub duration_ms: i64,
+    /// `user`, `key` or `anonymous`.
+    pub principal_kind: &'static str,
+    /// The problem type's slug of an error answer.
+    pub problem: Option<&'static str>,
+    /// Store round trips and calls to the rate limiter's shared store.
+    pub store_calls: u32,
+    pub limiter_calls: u32,
+    pub trace_id: &'a str,
+}
+
+impl RequestPoint<'_> {
+    /// `2xx` … `5xx`.
+    pub fn status_class(&self) -> &'static str {
+        match self.status / 100 {
+            1 => "1xx",
+            2 => "2xx",
+            3 => "3xx",
+            4 => "4xx",
+            _ => "5xx",
+        }
+    }
+
+    /// Whether the answer was a 429 of a rate limit.
+    pub fn rate_limited(&self) -> bool {
+        self.status == 429
+    }
+}
+
+/// Where the per-request data points go (Workers Analytics Engine; nothing on Spin, whose
+/// runtime exports its own OpenTelemetry metrics; memory in tests). Writing must not
+/// delay the response.
+pub trait Metrics: Send + Sync {
+    /// Records one data point; `Ok(true)` when written, `Ok(false)` when this host keeps
+    /// none.
+    ///
+    /// # Errors
+    /// The sink's refusal, for the request's log line.
+    fn record(&self, point: &RequestPoint<'_>) -> Result<bool, String>;
+}
+
+/// A host without a metrics sink.
+pub struct NoMetrics;
+
+impl Metrics for NoMetrics {
+    fn record(&self, _: &RequestPoint<'_>) -> Result<bool, String> {
+        Ok(false)
+    }
+}
+
 /// Everything the core needs from its host, built once per isolate/instance.
 #[derive(Clone)]
 pub struct Ports {
@@ -65,5 +122,6 @@ pub struct Ports {
     pub random: Arc<dyn Random>,
     pub logger: Arc<dyn Logger>,
     pub limiter: Arc<dyn crate::ratelimit::RateLimiter>,
+    pub metrics: Arc<dyn Metrics>,
     pub settings: Arc<Settings>,
 }

@@ -17,10 +17,13 @@ use super::state::AppState;
 use crate::counting::RoundTrips;
 use crate::error::ApiError;
 use crate::faults::{FailingStore, Fault, X_FAULT_INJECT};
-use crate::ports::Level;
+use crate::ports::{Level, RequestPoint};
 use crate::store::Consistency;
+use crate::trace::TraceContext;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+pub const TRACERESPONSE: HeaderName = HeaderName::from_static("traceresponse");
 /// The replication position of a host with read replicas (D1 Sessions): answered on
 /// every response that touched the database, sent back by the client for read-your-writes.
 pub const X_D1_BOOKMARK: HeaderName = HeaderName::from_static("x-d1-bookmark");
@@ -95,6 +98,8 @@ struct LogLine<'a> {
     level: &'static str,
     msg: &'static str,
     request_id: &'a str,
+    trace_id: &'a str,
+    span_id: &'a str,
     method: &'a str,
     route: Option<&'a str>,
     status: u16,
@@ -111,13 +116,19 @@ struct LogLine<'a> {
     limiter_error: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     session_error: Option<&'a str>,
+    /// Whether the request's metrics data point was written (absent where the host keeps
+    /// none), or why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_point: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_error: Option<&'a str>,
 }
 
 const EXPOSED_HEADERS: &str =
-    "X-Request-Id, ETag, Link, Location, Retry-After, RateLimit, RateLimit-Policy, X-D1-Bookmark";
+    "X-Request-Id, ETag, Link, Location, Retry-After, RateLimit, RateLimit-Policy, X-D1-Bookmark, traceresponse";
 const ALLOWED_METHODS: &str = "GET, POST, PATCH, DELETE, OPTIONS";
 const ALLOWED_HEADERS: &str =
-    "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id, X-D1-Bookmark";
+    "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id, X-D1-Bookmark, traceparent, tracestate";
 
 pub async fn request_context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let base = state.base();
@@ -129,6 +140,11 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
         _ => crate::ids::uuid_v7(ports.clock.as_ref(), ports.random.as_ref())
             .unwrap_or_else(|_| format!("req-{started}")),
     };
+    let trace = TraceContext::continue_or_start(
+        req.headers().get(&TRACEPARENT).and_then(|v| v.to_str().ok()),
+        ports.random.as_ref(),
+    );
+    req.extensions_mut().insert(trace.clone());
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let origin = req.headers().get(header::ORIGIN).cloned();
@@ -152,7 +168,7 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
         Some(v) if ports.settings.fault_injection => v.to_str().ok().and_then(Fault::parse).map(Some).ok_or(()),
         _ => Ok(None),
     };
-    crate::faults::set_current_request(Some(&request_id));
+    crate::faults::set_current_request(Some((&request_id, &trace.trace_id, &trace.span_id)));
     let mut session = None;
     let mut res = if is_preflight {
         preflight(allowed_origin.is_some())
@@ -207,6 +223,9 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert(X_REQUEST_ID, v);
     }
+    if let Ok(v) = HeaderValue::from_str(&trace.header()) {
+        h.insert(TRACERESPONSE, v);
+    }
     if let Some(b) = session.and_then(|s| s.bookmark()) {
         if let Ok(v) = HeaderValue::from_str(&b) {
             h.insert(X_D1_BOOKMARK, v);
@@ -229,9 +248,30 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
         super::limits::write_headers(res.headers_mut(), applied);
     }
     let status = res.status().as_u16();
+    let duration_ms = ports.clock.now_ms().saturating_sub(started);
+    let point = RequestPoint {
+        route: route.as_deref().unwrap_or("unmatched"),
+        method: method.as_str(),
+        status,
+        duration_ms,
+        principal_kind: match fields.principal.as_deref().and_then(|p| p.split_once(':')) {
+            Some(("user", _)) => "user",
+            Some(("key", _)) => "key",
+            _ => "anonymous",
+        },
+        problem: problem_slug,
+        store_calls: trips.store(),
+        limiter_calls: trips.limiter(),
+        trace_id: &trace.trace_id,
+    };
+    let (data_point, metrics_error) = match ports.metrics.record(&point) {
+        Ok(true) => (Some(true), None),
+        Ok(false) => (None, None),
+        Err(e) => (Some(false), Some(e)),
+    };
     let level = if status >= 500 {
         Level::Error
-    } else if fields.limiter_error.is_some() || fields.session_error.is_some() {
+    } else if fields.limiter_error.is_some() || fields.session_error.is_some() || metrics_error.is_some() {
         Level::Warn
     } else {
         Level::Info
@@ -242,10 +282,12 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
             level: level.as_str(),
             msg: "request",
             request_id: &request_id,
+            trace_id: &trace.trace_id,
+            span_id: &trace.span_id,
             method: method.as_str(),
             route: route.as_deref(),
             status,
-            duration_ms: ports.clock.now_ms().saturating_sub(started),
+            duration_ms,
             principal: fields.principal.as_deref(),
             store_calls: trips.store(),
             limiter_calls: trips.limiter(),
@@ -253,6 +295,8 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
             error: hidden_error.as_deref(),
             limiter_error: fields.limiter_error.as_deref(),
             session_error: fields.session_error.as_deref(),
+            data_point,
+            metrics_error: metrics_error.as_deref(),
         };
         if let Ok(s) = serde_json::to_string(&line) {
             ports.logger.write(level, &s);

@@ -3,6 +3,7 @@
 
 mod d1;
 mod limiter;
+mod metrics;
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -77,6 +78,12 @@ fn build_app(env: &Env) -> Result<Router, String> {
         clock,
         random: Arc::new(WebCryptoRandom),
         logger,
+        // The Analytics Engine binding is optional: without it (a deployment that keeps no
+        // metrics) nothing is written.
+        metrics: match env.analytics_engine("METRICS") {
+            Ok(dataset) => Arc::new(metrics::AnalyticsEngine::new(dataset)),
+            Err(_) => Arc::new(taskapi::NoMetrics),
+        },
         settings: Arc::new(settings),
     };
     Ok(taskapi::app(ports))

@@ -148,6 +148,48 @@ impl Logger for StdoutLogger {
     }
 }
 
+/// One request's data point, owned (see [`MemoryMetrics`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Point {
+    pub route: String,
+    pub method: String,
+    pub status: u16,
+    pub status_class: &'static str,
+    pub duration_ms: i64,
+    pub principal_kind: &'static str,
+    pub rate_limited: bool,
+    pub problem: Option<&'static str>,
+    pub store_calls: u32,
+    pub limiter_calls: u32,
+    pub trace_id: String,
+}
+
+/// The metrics port in memory: the native host's data points, for tests to read.
+#[derive(Debug, Default)]
+pub struct MemoryMetrics {
+    pub points: Mutex<Vec<Point>>,
+}
+
+impl taskapi::Metrics for MemoryMetrics {
+    fn record(&self, p: &taskapi::ports::RequestPoint<'_>) -> Result<bool, String> {
+        let point = Point {
+            route: p.route.to_owned(),
+            method: p.method.to_owned(),
+            status: p.status,
+            status_class: p.status_class(),
+            duration_ms: p.duration_ms,
+            principal_kind: p.principal_kind,
+            rate_limited: p.rate_limited(),
+            problem: p.problem,
+            store_calls: p.store_calls,
+            limiter_calls: p.limiter_calls,
+            trace_id: p.trace_id.to_owned(),
+        };
+        self.points.lock().map_err(|_| "metrics poisoned".to_owned())?.push(point);
+        Ok(true)
+    }
+}
+
 /// Ports for a native host over the given store; rate limits live in the same SQLite.
 pub fn ports(store: Arc<dyn Store>, settings: Settings, logger: Arc<dyn Logger>) -> Ports {
     Ports {
@@ -156,6 +198,7 @@ pub fn ports(store: Arc<dyn Store>, settings: Settings, logger: Arc<dyn Logger>)
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
         logger,
+        metrics: Arc::new(taskapi::NoMetrics),
         settings: Arc::new(settings),
     }
 }

@@ -68,6 +68,7 @@ async fn handle(req: spin_sdk::http::Request) -> http::Response<axum::body::Body
         clock: Arc::new(SystemClock),
         random: Arc::new(WasiRandom),
         logger: Arc::new(StdoutLogger),
+        metrics: Arc::new(taskapi::NoMetrics),
         settings: Arc::new(settings),
     };
     // A panic aborts this instance (wasm32-wasip2 has no unwinding) and Spin answers 500;

@@ -99,6 +99,7 @@ fn app(settings: Settings) -> axum::Router {
         clock: Arc::new(FixedClock),
         random: Arc::new(CountingRandom),
         logger: Arc::new(Discard),
+        metrics: Arc::new(taskapi::NoMetrics),
         settings: Arc::new(settings),
     })
 }

@@ -8,6 +8,7 @@
 #![allow(clippy::arithmetic_side_effects)]
 
 mod checks;
+pub use checks::tracing::KNOWN_TRACE_ID;
 mod client;
 pub mod fixtures;
 

@@ -75,6 +75,7 @@ fn app_with(store: Arc<Switchable>, clock: Arc<ShiftedClock>, settings: Settings
         clock: clock.clone(),
         random: Arc::new(OsRandom),
         logger: captured(),
+        metrics: Arc::new(taskapi::NoMetrics),
         settings: Arc::new(settings),
     };
     App { router: taskapi::app(ports), store, clock }
@@ -235,6 +236,7 @@ fn the_principal_limit_fails_open_and_login_fails_closed_when_the_limiter_store_
         clock: healthy.clock.clone(),
         random: Arc::new(OsRandom),
         logger: logger.clone(),
+        metrics: Arc::new(taskapi::NoMetrics),
         settings: Arc::new(settings(&[])),
     };
     let router = taskapi::app(ports);

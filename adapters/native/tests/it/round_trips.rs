@@ -18,7 +18,7 @@ use taskapi::ratelimit::lease::MemoryBackend;
 use taskapi::ratelimit::LeasingLimiter;
 use taskapi::store::StmtResult;
 use taskapi::{Ports, Row, Statement, Store, StoreError};
-use taskapi_native::{OsRandom, SqliteStore, StdoutLogger, SystemClock};
+use taskapi_native::{MemoryMetrics, OsRandom, SqliteStore, StdoutLogger, SystemClock};
 use tower::ServiceExt;
 
 use crate::common::{captured, settings};
@@ -54,21 +54,24 @@ struct Host {
     store: Arc<Counting>,
     limiter: Arc<MemoryBackend>,
     log: Arc<StdoutLogger>,
+    metrics: Arc<MemoryMetrics>,
 }
 
 fn host() -> Host {
     let store = Arc::new(Counting { inner: SqliteStore::in_memory().unwrap(), calls: AtomicU32::new(0) });
     let limiter = Arc::new(MemoryBackend::default());
     let log = captured();
+    let metrics = Arc::new(MemoryMetrics::default());
     let ports = Ports {
         store: store.clone(),
         limiter: Arc::new(LeasingLimiter::new(limiter.clone())),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
         logger: log.clone(),
+        metrics: metrics.clone(),
         settings: Arc::new(settings(&[("RATE_LIMITS_ENABLED", "true")])),
     };
-    Host { router: taskapi::app(ports), store, limiter, log }
+    Host { router: taskapi::app(ports), store, limiter, log, metrics }
 }
 
 struct Sent {
@@ -206,6 +209,14 @@ fn every_route_makes_the_documented_number_of_store_round_trips() {
         Row_ { op: "logoutAll", method: "POST", path: "/v1/auth/logout-all".into(), token: s(&owner), body: None, headers: vec![], status: StatusCode::NO_CONTENT, trips: 1 },
     ];
     let _ = leaver_refresh;
+    // Each operation's route template and method, from the document.
+    let doc = h.send("GET", "/v1/openapi.json", None, None, &[]).body;
+    let mut templates = std::collections::BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            templates.insert(op["operationId"].as_str().unwrap().to_owned(), (path.clone(), method.to_uppercase()));
+        }
+    }
     let mut covered = std::collections::BTreeSet::new();
     let mut table = String::from("| operation | request | store round trips |\n|---|---|---|\n");
     for r in &rows {
@@ -216,12 +227,21 @@ fn every_route_makes_the_documented_number_of_store_round_trips() {
         if r.op != "getDocs" {
             assert_eq!(h.logged_trips(), u64::from(r.trips), "{}: the log line's store_calls", r.op);
         }
+        // The request's metrics data point says what happened.
+        let point = h.metrics.points.lock().unwrap().last().cloned().unwrap();
+        let (template, method) = &templates[r.op];
+        assert_eq!((&point.route, &point.method), (template, method), "{}: route and method", r.op);
+        assert_eq!(point.status, r.status.as_u16(), "{}: status", r.op);
+        assert_eq!(point.status_class, format!("{}xx", r.status.as_u16() / 100), "{}: status class", r.op);
+        assert_eq!(point.store_calls, r.trips, "{}: store round trips", r.op);
+        let kind = if r.token.is_some() { "user" } else { "anonymous" };
+        assert_eq!(point.principal_kind, kind, "{}: principal kind", r.op);
+        assert!(!point.rate_limited && point.trace_id.len() == 32, "{}: {point:?}", r.op);
         covered.insert(r.op);
         table.push_str(&format!("| {} | {} {} | {} |\n", r.op, r.method, r.path.split('?').next().unwrap(), r.trips));
     }
     println!("{table}");
     // Every documented operation has a row.
-    let doc = h.send("GET", "/v1/openapi.json", None, None, &[]).body;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (_, op) in item.as_object().unwrap() {
             let id = op["operationId"].as_str().unwrap();

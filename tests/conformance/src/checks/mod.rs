@@ -9,6 +9,7 @@ mod ratelimit;
 mod reliability;
 mod replicas;
 mod tasks;
+pub mod tracing;
 
 use crate::{Entry, Resp};
 
@@ -22,6 +23,7 @@ pub fn all() -> Vec<Entry> {
     v.extend(replicas::checks());
     v.extend(faults::checks());
     v.extend(hardening::checks());
+    v.extend(tracing::checks());
     v.extend(ratelimit::checks());
     v
 }
