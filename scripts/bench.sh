@@ -5,6 +5,17 @@
 # must differ) for a bounded time and writes BENCHMARKS.md, then appends the start-up
 # profile, the sizes, the per-operation costs inside wasm and natively.
 # RUNS (default 3), BENCH_SECONDS (default 8) and CONCURRENCY (default 10) tune it.
+#
+# --peer DIR (or BENCH_PEER=DIR): afterwards, the side-by-side comparison with a checkout of
+# Cloudflare's chanfana OpenAPI template (cloudflare/templates, folder
+# chanfana-openapi-template; DIR may also be the templates clone itself), see bench/peer.py.
+# --peer-only: only that comparison. --no-build: use the worker already built in
+# adapters/cloudflare/build instead of building it (with --peer-only).
+# PEER_RUNS (default 3), PEER_SECONDS (default 5), PEER_CONCURRENCY (default "2,8"),
+# PEER_CLIENT (both: wrk -t1 for req/s and p50, oha for p99 (default); oha: oha for all)
+# and DO_REQUESTS (default 1000) tune the comparison; BENCH_PEER_REV names the peer's
+# revision in the report when DIR is not a git checkout.
+BENCH_ARGS="$*"
 source "$(dirname "$0")/lib.sh"
 lib_init
 
@@ -13,15 +24,83 @@ LOGS="$ROOT/.tmp/bench-logs"
 rm -rf "$LOGS" && mkdir -p "$LOGS"
 trap stop_started EXIT
 
+PEER="${BENCH_PEER:-}" PEER_ONLY=0 NO_BUILD=0
+while (($#)); do
+  case "$1" in
+    --peer) PEER="${2:?--peer needs a directory}"; shift 2 ;;
+    --peer=*) PEER="${1#--peer=}"; shift ;;
+    --peer-only) PEER_ONLY=1; shift ;;
+    --no-build) NO_BUILD=1; shift ;;
+    -h | --help) sed -n '2,/^BENCH_ARGS/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+if [[ "$PEER_ONLY" == 1 && -z "$PEER" ]]; then
+  echo "--peer-only needs --peer DIR (or BENCH_PEER=DIR)" >&2
+  exit 2
+fi
+if [[ "$NO_BUILD" == 1 && "$PEER_ONLY" != 1 ]]; then
+  echo "--no-build goes with --peer-only (the full run builds every artifact it measures)" >&2
+  exit 2
+fi
+
+ensure_load_tools() {
+  if [[ "$(oha --version 2>/dev/null || true)" != *"$OHA_VERSION"* ]]; then
+    log "installing oha $OHA_VERSION"
+    cargo install oha --version "=$OHA_VERSION" --locked
+  fi
+  if ! command -v wrk >/dev/null; then
+    log "installing Debian's wrk"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  fi
+}
+
+# The peer: DIR is copied to .tmp/peer/src (the checkout is left as it is), its runtime
+# dependencies installed there from its lockfile (npm ci, scripts off, only when the lockfile
+# changed), and bundled by our pinned wrangler (`wrangler deploy --dry-run`) into
+# .tmp/peer/bundle; then bench/peer.py seeds, serves and measures both sides.
+run_peer_comparison() {
+  local dir="$PEER" src="$ROOT/.tmp/peer/src" out="$ROOT/.tmp/peer/bundle" rev config
+  [[ -f "$dir/wrangler.jsonc" || ! -d "$dir/chanfana-openapi-template" ]] || dir="$dir/chanfana-openapi-template"
+  config="$(cd "$dir" && ls wrangler.jsonc wrangler.json 2>/dev/null | head -1 || true)"
+  if [[ -z "$config" || ! -f "$dir/package-lock.json" ]]; then
+    echo "--peer $PEER: expected a checkout of chanfana-openapi-template (wrangler.jsonc, package-lock.json)" >&2
+    exit 2
+  fi
+  rev="${BENCH_PEER_REV:-$(git -C "$dir" log -1 --format='%h (%cs)' 2>/dev/null || echo '(not a git checkout)')}"
+  log "peer: preparing $dir (revision $rev)"
+  mkdir -p "$src"
+  find "$src" -mindepth 1 -maxdepth 1 ! -name node_modules -exec rm -rf {} +
+  tar -C "$dir" --exclude=./node_modules --exclude=./.wrangler --exclude=./.git -cf - . | tar -C "$src" -xf -
+  if [[ ! -f "$src/node_modules/.bench-lock" ]] || ! cmp -s "$src/package-lock.json" "$src/node_modules/.bench-lock"; then
+    log "peer: npm ci --omit=dev (its pinned runtime dependencies)"
+    (cd "$src" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null)
+    cp "$src/package-lock.json" "$src/node_modules/.bench-lock"
+  fi
+  rm -rf "$out"
+  (cd "$src" && "$ROOT/node_modules/.bin/wrangler" deploy --dry-run --outdir "$out" >"$LOGS/peer-bundle.log" 2>&1) ||
+    { tail -30 "$LOGS/peer-bundle.log" >&2; exit 1; }
+  python3 bench/peer.py --peer-bundle "$out/index.js" --peer-config "$src/$config" --peer-dir "$src" \
+    --peer-rev "$rev" --runs "${PEER_RUNS:-3}" --seconds "${PEER_SECONDS:-5}" \
+    --concurrency "${PEER_CONCURRENCY:-2,8}" --client "${PEER_CLIENT:-both}" --do-requests "${DO_REQUESTS:-1000}" \
+    --command "scripts/bench.sh${BENCH_ARGS:+ $BENCH_ARGS}" --out "$ROOT/BENCHMARKS.md"
+}
+
+if [[ "$PEER_ONLY" == 1 ]]; then
+  ensure_node_modules
+  ensure_load_tools
+  if [[ "$NO_BUILD" == 1 ]]; then
+    [[ -f adapters/cloudflare/build/index.js ]] || { echo "--no-build: adapters/cloudflare/build/index.js is missing" >&2; exit 2; }
+  else
+    ensure_tools
+    build_worker
+  fi
+  run_peer_comparison
+  exit 0
+fi
+
 ensure_tools
-if [[ "$(oha --version 2>/dev/null || true)" != *"$OHA_VERSION"* ]]; then
-  log "installing oha $OHA_VERSION"
-  cargo install oha --version "=$OHA_VERSION" --locked
-fi
-if ! command -v wrk >/dev/null; then
-  log "installing Debian's wrk"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
+ensure_load_tools
 build_worker
 build_spin_component
 build_spin_host
@@ -62,3 +141,4 @@ python3 bench/report_extra.py --criterion "$LOGS/criterion.log" --ops-wasm "$LOG
   --ops-native "$LOGS/ops-native.json" --startup "$STARTUP_PROFILE" --startup-log "$LOGS/startup.log" \
   --worker-wasm adapters/cloudflare/build/index_bg.wasm --spin-wasm "$(spin_component)" --out "$ROOT/BENCHMARKS.md"
 log "wrote BENCHMARKS.md"
+if [[ -n "$PEER" ]]; then run_peer_comparison; fi
