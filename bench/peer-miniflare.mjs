@@ -5,9 +5,9 @@
 // `wrangler --persist-to STATE` keeps it (so `wrangler d1 migrations apply` and
 // `wrangler d1 execute` prepare and seed it). Listens on 127.0.0.1 until killed.
 //   node bench/peer-miniflare.mjs BUNDLE.js WRANGLER_CONFIG PORT:STATE [PORT:STATE ...]
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { Miniflare } from "miniflare";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 
 const [bundle, configPath, ...instances] = process.argv.slice(2);
 if (!bundle || !configPath || instances.length === 0) {
@@ -31,19 +31,21 @@ const d1 = Object.fromEntries((config.d1_databases ?? []).map((d) => [d.binding,
 const servers = [];
 for (const instance of instances) {
   const [port, state] = [instance.slice(0, instance.indexOf(":")), instance.slice(instance.indexOf(":") + 1)];
-  const mf = new Miniflare({
+  // Miniflare 5 takes Miniflare 4's options converted, with the modules listed (the entry
+  // first, then the bundle's other chunks) and one persistence root.
+  const root = dirname(resolve(bundle));
+  const chunks = readdirSync(root).filter((f) => f.endsWith(".js") && join(root, f) !== resolve(bundle));
+  const mf = new Miniflare(convertV4MiniflareOptions({
     host: "127.0.0.1",
     port: Number(port),
-    modules: true,
-    scriptPath: resolve(bundle),
-    modulesRoot: dirname(resolve(bundle)),
-    modulesRules: [{ type: "ESModule", include: ["**/*.js"] }],
+    modulesRoot: root,
+    modules: [resolve(bundle), ...chunks.map((f) => join(root, f))].map((path) => ({ type: "ESModule", path })),
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags ?? [],
     bindings: config.vars ?? {},
     d1Databases: d1,
-    d1Persist: join(state, "v3", "d1"),
-  });
+    resourcePersistencePath: join(state, "v3"),
+  }));
   servers.push(mf);
   console.log(`ready ${await mf.ready} (${state})`);
 }
