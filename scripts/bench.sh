@@ -105,7 +105,7 @@ build_worker
 build_spin_component
 build_spin_host
 
-KEY="JWT_SIGNING_KEY=bench:$(python3 -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode())')"
+KEY="$(random_signing_key bench)"
 CONFIG=(ENVIRONMENT=development "$KEY" RATE_LIMITS_ENABLED=false)
 FPORT="$(free_port)"; WPORT="$(free_port)"; MPORT="$(free_port)"; SPORT="$(free_port)"
 setsid npx wrangler dev --config bench/floor/wrangler.toml --ip 127.0.0.1 --port "$FPORT" \

@@ -178,6 +178,11 @@ wait_for_health() {
   return 1
 }
 
+# A fresh `JWT_SIGNING_KEY=KID:base64url(32 random bytes)` for a throwaway instance.
+random_signing_key() { # KID
+  echo "JWT_SIGNING_KEY=$1:$(python3 -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode())')"
+}
+
 # Creates .dev.vars (git-ignored) with development settings and a fresh signing key.
 ensure_dev_vars() {
   if [[ ! -f .dev.vars ]]; then

@@ -17,7 +17,7 @@ build_worker
 build_spin_component
 build_spin_host
 
-KEY="JWT_SIGNING_KEY=measure:$(python3 -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode())')"
+KEY="$(random_signing_key measure)"
 RAISED=(ENVIRONMENT=development "$KEY" RATE_LIMIT_AUTH_IP=1000000/60 RATE_LIMIT_LOGIN_FAILURES=1000000/60 RATE_LIMIT_PRINCIPAL=1000000/60)
 OFF=(ENVIRONMENT=development "$KEY" RATE_LIMITS_ENABLED=false)
 declare -A PORTS

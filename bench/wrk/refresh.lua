@@ -28,11 +28,5 @@ function request()
     '{"refresh_token":"' .. token .. '"}')
 end
 
--- One machine-readable line for bench/bench.py.
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRKJSON {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"non2xx":%d,"socket_errors":%d}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.status, e.connect + e.read + e.write + e.timeout))
-end
+-- The report bench/bench.py and bench/peer.py read: bench/wrk/report.lua.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "report.lua")

@@ -123,8 +123,9 @@ where
     }
 }
 
-/// A JSON body that may be left out: no bytes at all is `T::default()`; anything else
-/// follows the rules of [`JsonBody`].
+/// A JSON body that may be left out: no bytes at all, or the JSON `null` (what the
+/// document's nullable request body allows), is `T::default()`; anything else follows the
+/// rules of [`JsonBody`].
 #[derive(Debug)]
 pub struct OptionalJsonBody<T>(pub T);
 
@@ -141,7 +142,7 @@ where
         if empty {
             return Ok(OptionalJsonBody(T::default()));
         }
-        JsonBody::from_request(req, state).await.map(|JsonBody(v)| OptionalJsonBody(v))
+        JsonBody::<Option<T>>::from_request(req, state).await.map(|JsonBody(v)| OptionalJsonBody(v.unwrap_or_default()))
     }
 }
 

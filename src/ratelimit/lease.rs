@@ -56,6 +56,9 @@ pub fn grant(tat: Option<i64>, now: i64, quota: Quota, want: u32) -> Grant {
     let new_tat = base.saturating_add(t.saturating_mul(i64::from(granted)));
     let mut decision = Decision::from_state(new_tat, granted > 0, now, quota);
     if granted == 0 {
+        // The full window may still hold a request the shortened one does not: a refusal
+        // reports none left, as the 429 it becomes must.
+        decision.remaining = 0;
         decision.retry_after_ms = base.saturating_add(t).saturating_sub(now).saturating_sub(window).max(1);
     }
     Grant { granted, expires_at: now.saturating_add(d), decision }
@@ -368,6 +371,27 @@ mod tests {
         assert_eq!(refused.remote_calls, 0, "the refusal is answered locally");
         assert!(refused.decision.retry_after_ms > 0);
         assert_eq!(backend.calls.load(Ordering::SeqCst), calls);
+    }
+
+    #[test]
+    fn a_refused_grant_reports_nothing_left() {
+        // 5 per 3 s: the lease lifetime (250 ms) held back leaves a request in the full
+        // window that no grant may take; the refusal must still say none remain.
+        let q = Quota { limit: 5, window_ms: 3_000 };
+        let mut tat = None;
+        let mut granted = 0;
+        let refused = loop {
+            let g = grant(tat, 0, q, MAX_LEASE);
+            if g.granted == 0 {
+                break g;
+            }
+            granted += g.granted;
+            tat = Some(g.decision.tat);
+        };
+        assert_eq!(granted, 4);
+        assert!(!refused.decision.allowed);
+        assert_eq!(refused.decision.remaining, 0);
+        assert!(refused.decision.retry_after_ms > 0);
     }
 
     #[test]

@@ -193,12 +193,29 @@ impl Client {
     /// # Errors
     /// When registration does not answer 201 with tokens.
     pub fn register(&self, tag: &str) -> Result<Account, String> {
+        self.register_from(None, tag)
+    }
+
+    /// Registers a fresh account, from source address `from` when given (rate-limit checks
+    /// keep each client's budget to itself).
+    ///
+    /// # Errors
+    /// When registration does not answer 201 with tokens.
+    pub fn register_from(&self, from: Option<std::net::Ipv4Addr>, tag: &str) -> Result<Account, String> {
         let email = unique_email(tag);
-        let res = self.post_json(
-            "/v1/auth/register",
-            &json!({"email": email, "password": PASSWORD, "name": format!("User {tag}")}),
-            None,
-        )?;
+        let body = json!({"email": email, "password": PASSWORD, "name": format!("User {tag}")}).to_string();
+        let res = match from {
+            Some(ip) => self.send_from(
+                ip,
+                "POST",
+                "/v1/auth/register",
+                &[("Content-Type", "application/json")],
+                Some(body.as_bytes()),
+            )?,
+            None => {
+                self.send("POST", "/v1/auth/register", &[("Content-Type", "application/json")], Some(body.as_bytes()))?
+            }
+        };
         if res.status != 201 {
             return Err(format!("register: expected 201, got {}: {}", res.status, res.text()));
         }

@@ -194,6 +194,12 @@ fn logout_all_and_password_changes_delete_api_keys_unless_kept(c: &Client) -> Re
     let gone = c.send("POST", "/v1/auth/logout-all", &[("Authorization", &format!("Bearer {access}"))], None)?;
     ensure_eq!(gone.status, 204, "logout-all without a body");
     ensure!(!works(c, &key)?, "a key survived logout-all");
+    // The JSON `null` the document allows for the optional body means the same as none.
+    let (access, _) = c.login(&a.email, PASSWORD)?;
+    let again = Account { access, ..a.clone() };
+    let key = key_of(c, &again)?;
+    ensure_eq!(c.post_json("/v1/auth/logout-all", &json!(null), Some(&again.bearer()))?.status, 204, "null body");
+    ensure!(!works(c, &key)?, "a key survived logout-all with a null body");
     // A password change deletes the keys too, unless kept.
     let (access, _) = c.login(&a.email, PASSWORD)?;
     let me = Account { access, ..a.clone() };

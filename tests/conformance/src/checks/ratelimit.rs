@@ -138,8 +138,8 @@ fn until_limited(c: &Client, who: &str, limit: u32) -> Result<(u32, Resp), Strin
 }
 
 fn ratelimit_principals_have_their_own_budgets(c: &Client) -> Result<(), String> {
-    let a = c.register("RlA")?;
-    let b = c.register("RlB")?;
+    let a = c.register_from(Some(fresh_ip()), "RlA")?;
+    let b = c.register_from(Some(fresh_ip()), "RlB")?;
     let key_res = c.post_json(
         "/v1/api-keys",
         &json!({"password": PASSWORD, "name": "rl", "scopes": ["read"]}),
@@ -173,7 +173,7 @@ fn ratelimit_principals_have_their_own_budgets(c: &Client) -> Result<(), String>
 fn ratelimit_concurrent_wrong_logins_cannot_overrun_the_account_budget(c: &Client) -> Result<(), String> {
     // Each attempt is charged before its password is checked: of many wrong logins sent at
     // once (from as many addresses), only the budget's worth reach the password check.
-    let a = c.register("RlConcurrent")?;
+    let a = c.register_from(Some(fresh_ip()), "RlConcurrent")?;
     let (limit, window) = LIMITED_LOGIN_FAILURES;
     let started = std::time::Instant::now();
     let statuses: Vec<u16> = std::thread::scope(|s| {
@@ -220,7 +220,7 @@ fn ratelimit_ipv6_clients_share_the_budget_of_their_64_prefix(c: &Client) -> Res
 }
 
 fn ratelimit_wrong_current_passwords_count_against_the_login_budget(c: &Client) -> Result<(), String> {
-    let a = c.register("RlChange")?;
+    let a = c.register_from(Some(fresh_ip()), "RlChange")?;
     let (limit, window) = LIMITED_LOGIN_FAILURES;
     let change = |current: &str| {
         let body = json!({"current_password": current, "new_password": "a brand new password"});
@@ -249,7 +249,7 @@ fn ratelimit_failed_authentication_is_limited_per_client_ip(c: &Client) -> Resul
     // Every refused token or key is charged to the client address; once its budget is
     // spent the address gets 429 (and Workers stop checking new credentials from it).
     let (limit, window) = LIMITED_AUTH_FAILURES;
-    let a = c.register("RlAuthFail")?;
+    let a = c.register_from(Some(fresh_ip()), "RlAuthFail")?;
     let ip = fresh_ip();
     let me = |who: &str| c.send_from(ip, "GET", "/v1/me", &[("Authorization", who)], None);
     ensure_eq!(me(&a.bearer())?.status, 200, "a valid token before");
