@@ -14,7 +14,7 @@
 # tests/clients/requirements.txt) and installed only when missing, the Python ones into a
 # virtualenv outside the clone.
 source "$(dirname "$0")/lib.sh"
-source "$ROOT/scripts/node.sh"
+lib_init
 
 CLIENTS_DIR="$ROOT/tests/clients"
 OUT="$ROOT/.tmp/clients"

@@ -124,10 +124,13 @@ pub struct Date {
 }
 
 impl Date {
+    /// Characters of a date's text form, `YYYY-MM-DD`.
+    pub const LEN: usize = 10;
+
     /// Parses exactly `YYYY-MM-DD` with years 0001–9999.
     pub fn parse(s: &str) -> Option<Date> {
         let b = s.as_bytes();
-        if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        if b.len() != Self::LEN || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
             return None;
         }
         let digits = |r: std::ops::Range<usize>| -> Option<i64> {

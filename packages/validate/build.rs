@@ -23,7 +23,16 @@ const REQUESTS: &[&str] = &[
     "UpdateTaskRequest",
 ];
 
-fn ts_type(schema: &Value) -> String {
+fn ts_type(doc: &Value, schema: &Value) -> String {
+    // A named schema (`Status`, `Role`, …) by reference, and a choice such as
+    // `oneOf: [$ref, {type: null}]`.
+    if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
+        let named = target.strip_prefix('#').and_then(|pointer| doc.pointer(pointer));
+        return named.map_or_else(|| "unknown".to_owned(), |s| ts_type(doc, s));
+    }
+    if let Some(choices) = schema.get("oneOf").or_else(|| schema.get("anyOf")).and_then(Value::as_array) {
+        return choices.iter().map(|c| ts_type(doc, c)).collect::<Vec<_>>().join(" | ");
+    }
     let types: Vec<&str> = match schema.get("type") {
         Some(Value::String(t)) => vec![t.as_str()],
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
@@ -43,7 +52,7 @@ fn ts_type(schema: &Value) -> String {
             "boolean" => "boolean".to_owned(),
             "null" => "null".to_owned(),
             "array" => {
-                let item = schema.get("items").map_or_else(|| "unknown".to_owned(), ts_type);
+                let item = schema.get("items").map_or_else(|| "unknown".to_owned(), |i| ts_type(doc, i));
                 if item.contains(' ') {
                     format!("Array<{item}>")
                 } else {
@@ -86,7 +95,7 @@ fn main() {
                     let _ = writeln!(out, "  /** {} */", d.replace("*/", "* /"));
                 }
                 let optional = if required.contains(&field.as_str()) { "" } else { "?" };
-                let _ = writeln!(out, "  {field}{optional}: {};", ts_type(prop));
+                let _ = writeln!(out, "  {field}{optional}: {};", ts_type(&doc, prop));
             }
         }
         out.push_str("}\n");

@@ -9,6 +9,13 @@ use crate::ports::{Random, RandomError};
 
 pub const REFRESH_PREFIX: &str = "rt_";
 pub const API_KEY_PREFIX: &str = "tm_";
+/// Characters after the prefix: base64url of 32 bytes, unpadded.
+pub const SECRET_BODY_LEN: usize = 43;
+
+/// The JSON Schema pattern of a secret with this prefix (what [`well_formed`] accepts).
+pub fn pattern(prefix: &str) -> String {
+    format!("^{prefix}[A-Za-z0-9_-]{{{SECRET_BODY_LEN}}}$")
+}
 
 /// A fresh secret: `prefix` + base64url(32 random bytes).
 ///
@@ -39,7 +46,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// before touching the database).
 pub fn well_formed(prefix: &str, s: &str) -> bool {
     s.strip_prefix(prefix).is_some_and(|rest| {
-        rest.len() == 43 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        rest.len() == SECRET_BODY_LEN && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     })
 }
 

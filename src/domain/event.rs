@@ -17,13 +17,14 @@ pub struct Event {
     #[serde(rename = "type")]
     #[schema(example = "task.status_changed")]
     pub kind: String,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub actor_id: Option<UserId>,
+    #[schema(required = true)]
     pub subject_id: Option<String>,
     /// What changed; for updates `{field: {from, to}}`.
     #[schema(value_type = Object)]
     pub data: Json,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     /// Position in the log (orders events that share a millisecond).
     #[serde(skip)]

@@ -20,6 +20,31 @@ pub mod patterns {
     /// What `Email::parse` accepts: one `@`, a dotted domain, no spaces or controls.
     pub const EMAIL: &str =
         r"^[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@\s.\x00-\x1f\x7f-\x9f]+(\.[^@\s.\x00-\x1f\x7f-\x9f]+)+$";
+    /// Any text without control characters, blank included (query-string filters).
+    pub const NO_CONTROLS: &str = r"^[^\x00-\x1f\x7f-\x9f]*$";
+}
+
+/// Longest search text (`q`) a list accepts, in characters.
+pub const SEARCH_MAX: usize = 200;
+
+/// A text a list takes from its query string (`q`, `label`): `min..=max` characters
+/// (Unicode scalar values) without control characters ([`patterns::NO_CONTROLS`]), taken
+/// as given (not trimmed).
+///
+/// # Errors
+/// `too_short`, `too_long` or `invalid_characters` on `field`.
+pub fn query_text<'a>(field: &str, s: &'a str, min: usize, max: usize) -> Result<&'a str, FieldError> {
+    let len = s.chars().count();
+    if len < min {
+        return Err(FieldError::new(field, "too_short", format!("must be at least {min} characters")));
+    }
+    if len > max {
+        return Err(FieldError::new(field, "too_long", format!("must be at most {max} characters")));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "invalid_characters", "must not contain control characters"));
+    }
+    Ok(s)
 }
 
 /// Trims the ASCII whitespace around a one-line text (what [`patterns::LINE`] ignores).
@@ -116,8 +141,44 @@ pub enum Expect {
 }
 
 impl Expect {
-    /// Parses an `If-Match` (or `If-None-Match`) value: `*` matches anything; weak tags
-    /// compare by their opaque part.
+    /// Longest `If-Match` / `If-None-Match` value accepted.
+    pub const MAX_HEADER_LEN: usize = 1024;
+    /// What [`Expect::parse_header`] accepts: `*`, or a comma list of entity tags (RFC 9110
+    /// §8.8.3: `"opaque"` or `W/"opaque"`, `etagc` characters only) with optional spaces and
+    /// tabs around the commas.
+    pub const HEADER_PATTERN: &str = r#"^(\*|(W/)?"[\x21\x23-\x7e]*"([ \t]*,[ \t]*(W/)?"[\x21\x23-\x7e]*")*)$"#;
+
+    /// Parses an `If-Match` / `If-None-Match` field value strictly ([`Expect::HEADER_PATTERN`],
+    /// at most [`Expect::MAX_HEADER_LEN`] bytes; surrounding blanks are not part of a field
+    /// value). `None` when it is not one.
+    pub fn parse_header(value: &str) -> Option<Expect> {
+        let value = value.trim_matches([' ', '\t']);
+        if value.len() > Self::MAX_HEADER_LEN {
+            return None;
+        }
+        if value == "*" {
+            return Some(Expect::Any);
+        }
+        let mut tags = Vec::new();
+        let mut rest = value;
+        loop {
+            let opaque_and_after = rest.strip_prefix("W/").unwrap_or(rest).strip_prefix('"')?;
+            let (opaque, after) = opaque_and_after.split_once('"')?;
+            if !opaque.bytes().all(|c| c == 0x21 || (0x23..=0x7e).contains(&c)) {
+                return None;
+            }
+            tags.push(opaque);
+            let after = after.trim_start_matches([' ', '\t']);
+            if after.is_empty() {
+                break;
+            }
+            rest = after.strip_prefix(',')?.trim_start_matches([' ', '\t']);
+        }
+        Some(Expect::OneOf(tags.into_iter().map(|t| format!("\"{t}\"")).collect()))
+    }
+
+    /// Parses an `If-Match` (or `If-None-Match`) value leniently: `*` matches anything;
+    /// weak tags compare by their opaque part.
     pub fn parse(header: Option<&str>) -> Expect {
         let Some(h) = header else { return Expect::Any };
         let tags: Vec<&str> = h.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
@@ -157,6 +218,33 @@ mod tests {
         assert!(!Expect::parse(Some("\"c\"")).matches("\"b\""));
         assert_eq!(Expect::parse(Some("W/\"b\", \"c\"")).to_json().as_deref(), Some(r#"["\"b\"","\"c\""]"#));
         assert_eq!(Expect::parse(Some("*")).to_json(), None);
+    }
+
+    #[test]
+    fn precondition_headers_are_entity_tag_lists() {
+        let tags = |h: &str| Expect::parse_header(h);
+        assert_eq!(tags("*"), Some(Expect::Any));
+        assert_eq!(tags("\"t1\""), Some(Expect::OneOf(vec!["\"t1\"".into()])));
+        assert_eq!(tags(" W/\"a\" ,\t\"b,c\" "), Some(Expect::OneOf(vec!["\"a\"".into(), "\"b,c\"".into()])));
+        assert_eq!(tags("\"\""), Some(Expect::OneOf(vec!["\"\"".into()])));
+        let long = format!("\"{}\"", "a".repeat(Expect::MAX_HEADER_LEN));
+        for bad in
+            ["", "t1", "\"t1", "\"t1\",", ",\"t1\"", "\"a\" \"b\"", "\"t1\", *", "w/\"a\"", "\"a b\"", "\"é\"", &long]
+        {
+            assert_eq!(tags(bad), None, "{bad:?}");
+        }
+        assert!(tags("W/\"b\", \"c\"").is_some_and(|e| e.matches("\"b\"") && e.matches("\"c\"")));
+    }
+
+    #[test]
+    fn query_texts_are_bounded_and_free_of_controls() {
+        assert_eq!(query_text("q", " a b ", 0, 5), Ok(" a b "));
+        assert_eq!(query_text("q", "", 0, 5), Ok(""));
+        assert_eq!(query_text("label", "", 1, 5).unwrap_err().code, "too_short");
+        assert_eq!(query_text("q", "abcdef", 0, 5).unwrap_err().code, "too_long");
+        assert_eq!(query_text("q", "a\tb", 0, 5).unwrap_err().code, "invalid_characters");
+        assert_eq!(query_text("q", "a\u{85}", 0, 5).unwrap_err().code, "invalid_characters");
+        assert_eq!(query_text("q", "ééééé", 0, 5), Ok("ééééé"));
     }
 
     #[test]

@@ -65,14 +65,14 @@ pub struct Project {
     pub id: ProjectId,
     #[schema(value_type = String, example = "Website relaunch")]
     pub name: ProjectName,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub description: Option<ProjectDescription>,
     pub archived: bool,
     /// The caller's role in this project.
     pub role: Role,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
     #[serde(skip)]
     pub version: i64,
@@ -94,7 +94,7 @@ pub struct Member {
     #[schema(value_type = String)]
     pub name: super::user::DisplayName,
     pub role: Role,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub joined_at: Timestamp,
 }
 

@@ -114,10 +114,10 @@ pub struct ApiKeyScopes(Vec<String>);
 impl ApiKeyScopes {
     pub const ALL: [&'static str; 2] = ["read", "write"];
 
-    /// A non-empty subset of `read`, `write`, deduplicated and sorted.
+    /// A non-empty set of `read`, `write` (each at most once), sorted.
     ///
     /// # Errors
-    /// One field error per unknown scope, or `required` when empty.
+    /// One field error per unknown or repeated scope, or `required` when empty.
     pub fn parse(field: &str, scopes: &[String]) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
         if scopes.is_empty() {
@@ -127,7 +127,9 @@ impl ApiKeyScopes {
         for (i, s) in scopes.iter().enumerate() {
             if !Self::ALL.contains(&s.as_str()) {
                 errors.push(FieldError::new(format!("{field}[{i}]"), "invalid", "must be `read` or `write`"));
-            } else if !out.contains(s) {
+            } else if out.contains(s) {
+                errors.push(FieldError::new(format!("{field}[{i}]"), "duplicate", "names a scope already listed"));
+            } else {
                 out.push(s.clone());
             }
         }
@@ -166,7 +168,7 @@ pub struct User {
     pub email: String,
     #[schema(value_type = String, example = "Ada Lovelace")]
     pub name: DisplayName,
-    #[schema(value_type = String, example = "2026-11-21T10:00:00.000Z")]
+    #[schema(value_type = String, format = DateTime, example = "2026-11-21T10:00:00.000Z")]
     pub created_at: Timestamp,
 }
 
@@ -184,9 +186,9 @@ pub struct ApiKey {
     /// The first characters of the key, to recognise it.
     #[schema(example = "tm_Zx81Qa")]
     pub prefix: String,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     pub expires_at: Option<Timestamp>,
 }
 
@@ -218,10 +220,12 @@ mod tests {
     }
 
     #[test]
-    fn scopes_are_deduplicated_sorted_and_checked() {
-        let s = ApiKeyScopes::parse("scopes", &["write".into(), "read".into(), "write".into()]).unwrap();
+    fn scopes_are_unique_sorted_and_checked() {
+        let s = ApiKeyScopes::parse("scopes", &["write".into(), "read".into()]).unwrap();
         assert_eq!(s.joined(), "read,write");
         assert!(s.can_write());
+        let dup = ApiKeyScopes::parse("scopes", &["write".into(), "read".into(), "write".into()]).unwrap_err();
+        assert_eq!((dup[0].field.as_str(), dup[0].code.as_str()), ("scopes[2]", "duplicate"));
         assert_eq!(ApiKeyScopes::parse("scopes", &[]).unwrap_err()[0].code, "required");
         assert_eq!(ApiKeyScopes::parse("scopes", &["admin".into()]).unwrap_err()[0].field, "scopes[0]");
         assert!(!ApiKeyScopes::stored("read").can_write());

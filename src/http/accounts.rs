@@ -20,7 +20,7 @@ pub struct RegisterRequest {
     #[schema(example = "ada@example.com")]
     pub email: String,
     /// 10–128 characters.
-    #[schema(example = "correct horse battery staple")]
+    #[schema(format = Password, example = "correct horse battery staple")]
     pub password: String,
     /// 1–100 characters.
     #[schema(example = "Ada Lovelace")]
@@ -52,9 +52,9 @@ pub struct RegisterResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    #[schema(example = "ada@example.com")]
+    #[schema(format = Email, example = "ada@example.com")]
     pub email: String,
-    #[schema(example = "correct horse battery staple")]
+    #[schema(format = Password, example = "correct horse battery staple")]
     pub password: String,
 }
 
@@ -84,7 +84,9 @@ impl UpdateMeRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
+    #[schema(format = Password)]
     pub current_password: String,
+    #[schema(format = Password)]
     pub new_password: String,
     /// Keep the account's API keys; by default a password change deletes them all.
     pub keep_api_keys: Option<bool>,
@@ -112,6 +114,7 @@ impl ChangePasswordRequest {
 
 /// Create an account; returns tokens for its first session.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", operation_id = "register",
+    security(),
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created, signed in", body = RegisterResponse),
@@ -129,6 +132,7 @@ pub async fn register(
 
 /// Sign in with email and password.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", operation_id = "login",
+    security(),
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
@@ -145,6 +149,7 @@ pub async fn login(
 /// Exchange a refresh token for new tokens. The presented token dies; presenting it
 /// again revokes the whole session.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", operation_id = "refresh",
+    security(),
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New tokens", body = TokenResponse),

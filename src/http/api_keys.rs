@@ -20,6 +20,7 @@ use crate::service::api_keys;
 pub struct CreateApiKeyRequest {
     /// The caller's current password: a key outlives the session, so minting one needs
     /// more than an access token. A wrong one counts against the failed-password budget.
+    #[schema(format = Password)]
     pub password: String,
     /// 1–100 characters.
     #[schema(example = "CI pipeline")]

@@ -17,9 +17,36 @@ use crate::sql::idempotency::{Key, Stored};
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-/// What the `If-Match` header expects.
-pub fn if_match(headers: &HeaderMap) -> Expect {
-    Expect::parse(headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()))
+/// A precondition header's entity tags; `None` when the request has none.
+///
+/// # Errors
+/// 400 for a value that is not `*` or a list of entity tags ([`Expect::HEADER_PATTERN`]).
+fn precondition(headers: &HeaderMap, (header, name): (HeaderName, &str)) -> Result<Option<Expect>, ApiError> {
+    let Some(value) = headers.get(header) else {
+        return Ok(None);
+    };
+    value.to_str().ok().and_then(Expect::parse_header).map(Some).ok_or_else(|| {
+        ApiError::Malformed(format!(
+            "{name} must be `*` or a comma-separated list of entity tags (at most {} characters)",
+            Expect::MAX_HEADER_LEN
+        ))
+    })
+}
+
+/// What the `If-Match` header expects (anything when it is absent).
+///
+/// # Errors
+/// 400 for a value that is not `*` or a list of entity tags.
+pub fn if_match(headers: &HeaderMap) -> Result<Expect, ApiError> {
+    Ok(precondition(headers, (header::IF_MATCH, "If-Match"))?.unwrap_or_default())
+}
+
+/// The entity tags of `If-None-Match`, if the request has the header.
+///
+/// # Errors
+/// 400 for a value that is not `*` or a list of entity tags.
+pub fn if_none_match(headers: &HeaderMap) -> Result<Option<Expect>, ApiError> {
+    precondition(headers, (header::IF_NONE_MATCH, "If-None-Match"))
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -28,10 +55,11 @@ fn json_response(status: StatusCode, body: String) -> Response {
     res
 }
 
-/// A single resource with its ETag, or 304 when `If-None-Match` matches it.
-pub fn resource<T: Serialize>(headers: &HeaderMap, etag: &str, value: &T) -> Response {
-    let mut res = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        Some(inm) if Expect::parse(Some(inm)).matches(etag) => StatusCode::NOT_MODIFIED.into_response(),
+/// A single resource with its ETag, or 304 when `If-None-Match` (see [`if_none_match`])
+/// matches it.
+pub fn resource<T: Serialize>(if_none_match: Option<&Expect>, etag: &str, value: &T) -> Response {
+    let mut res = match if_none_match {
+        Some(inm) if inm.matches(etag) => StatusCode::NOT_MODIFIED.into_response(),
         _ => json_response(StatusCode::OK, serde_json::to_string(value).unwrap_or_default()),
     };
     let h = res.headers_mut();

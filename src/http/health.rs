@@ -28,6 +28,7 @@ pub struct Health {
     path = "/v1/health",
     tag = "operations",
     operation_id = "getHealth",
+    security(),
     responses(
         (status = 200, description = "The API and its database are up", body = Health),
         (status = 503, description = "The database cannot be reached", body = super::Problem),

@@ -154,6 +154,10 @@ pub async fn enforce(
     }
 }
 
+/// The routes whose handlers take [`AuthIpLimit`]: the only unauthenticated routes that
+/// are rate limited (every authenticated route is, per principal).
+pub const AUTH_IP_PATHS: [&str; 3] = ["/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh"];
+
 /// The per-IP limit of register, login and refresh. Login fails closed (a broken limiter
 /// must not open the door to password guessing); register and refresh fail open.
 #[derive(Debug, Clone, Copy)]

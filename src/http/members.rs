@@ -22,7 +22,9 @@ use crate::service::members;
 pub struct AddMemberRequest {
     #[schema(example = "grace@example.com")]
     pub email: String,
-    #[schema(example = "member")]
+    // Example `member`, written by `openapi::finish_document`: utoipa cannot write an
+    // example beside a reference.
+    #[schema(value_type = Role)]
     pub role: String,
 }
 
@@ -40,7 +42,8 @@ impl AddMemberRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMemberRequest {
-    #[schema(example = "admin")]
+    // Example `admin`, written by `openapi::finish_document` (see `AddMemberRequest`).
+    #[schema(value_type = Role)]
     pub role: String,
 }
 
@@ -76,7 +79,7 @@ pub async fn list_members(a: Auth, Path(id): Path<ProjectId>, uri: http::Uri) ->
 /// Add a member by email (admin; only owners add owners).
 #[utoipa::path(post, path = "/v1/projects/{id}/members", tag = "projects", operation_id = "addMember",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("id" = String, Path, description = "Project id"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 chars")),
+    params(("id" = String, Path, description = "Project id"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1-255 chars")),
     request_body = AddMemberRequest,
     responses(
         (status = 201, description = "Added", body = Member, headers(("Location" = String, description = "URL of the membership"))),

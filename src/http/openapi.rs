@@ -4,10 +4,14 @@ use axum::response::IntoResponse;
 use http::{header, HeaderValue};
 use utoipa::OpenApi;
 
+use super::pagination::{CURSOR_PATTERN, MAX_CURSOR_LEN, MAX_LIMIT};
 use super::state::Ctx;
+use crate::clock::Date;
 use crate::domain::project::{ProjectDescription, ProjectName};
 use crate::domain::task::{Label, Labels, TaskDescription, TaskTitle};
 use crate::domain::user::{ApiKeyName, DisplayName, Email, Password};
+use crate::service::create::KEY_MAX_LEN;
+use crate::sql::task_list::{Sort, SortKey};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,7 +30,7 @@ send the latest one back on the next request to read at least what you wrote (re
 Without it, reads may come from a replica that lags by a few seconds; writes always go to the \
 primary. Hosts with one database (Spin SQLite) never answer the header and accept it. Unknown paths and unknown API versions \
 (anything outside `/v1`) are 404 problems.",
-        license(name = "MIT OR Apache-2.0")
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
     ),
     servers((url = "/", description = "This host")),
     components(schemas(super::Problem, crate::error::FieldError)),
@@ -53,7 +57,11 @@ impl utoipa::Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some("EdDSA-signed access token from register/login/refresh; 15 minutes by default."))
+                    .description(Some(
+                        "EdDSA-signed access token from register/login/refresh; 15 minutes by default. Issued and \
+                         verified per RFC8725 (JWT BCP): EdDSA only, the algorithm checked explicitly, `kid`, `iss`, \
+                         `aud`, `exp`/`nbf`/`iat` and `token_use` verified.",
+                    ))
                     .build(),
             ),
         );
@@ -73,32 +81,64 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
+/// The schema of an optional request field that takes a named enum or `null`:
+/// `oneOf: [$ref T, null]`, with the field's description and example beside it. (The
+/// derive would put `null` first, the description inside the reference and drop the
+/// example.)
+pub fn nullable_ref<T: utoipa::ToSchema>(
+    description: Option<&str>,
+    example: Option<&str>,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Ref, Type};
+    // `example`, like every other example of the document (the derive's `example = …`).
+    #[allow(deprecated)]
+    let one_of = OneOfBuilder::new()
+        .item(Ref::from_schema_name(T::name()))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(description)
+        .example(example.map(serde_json::Value::from));
+    one_of.into()
+}
+
 /// The `X-D1-Bookmark` request header's shape (see `middleware::valid_bookmark`).
 const BOOKMARK_PATTERN: &str = "^[0-9A-Fa-f]+(-[0-9A-Fa-f]+){0,7}$";
 
-/// Completes the generated document with what every operation shares: the problem
-/// responses any route can give (401 on secured routes; 400/413/415/422 on routes with a
-/// body; 429, 500, 503 everywhere), the enumeration of problem types, and the
-/// `X-Request-Id` header. Done once, on the JSON form.
+/// The methods of a path item that are operations of this API.
+fn is_operation(method: &str) -> bool {
+    matches!(method, "get" | "post" | "patch" | "put" | "delete")
+}
+
+/// A `$ref` to a component header.
+fn header_ref(name: &str) -> serde_json::Value {
+    serde_json::json!({"$ref": format!("#/components/headers/{name}")})
+}
+
+/// Adds headers (by reference to the component headers) to a response object.
+fn add_headers(response: &mut serde_json::Value, names: &[&str]) {
+    let Some(r) = response.as_object_mut() else { return };
+    if let Some(h) = r.entry("headers").or_insert_with(|| serde_json::json!({})).as_object_mut() {
+        for name in names {
+            h.insert((*name).to_owned(), header_ref(name));
+        }
+    }
+}
+
+/// The headers of an applied rate limit.
+const RATE_LIMIT_HEADERS: [&str; 2] = ["RateLimit", "RateLimit-Policy"];
+
+/// Completes the generated document with what every operation shares, which utoipa's
+/// annotations cannot say once for all: the problem responses any route can give (401 on
+/// secured routes; 400/413/415/422 on routes with a body or query; 429 on rate-limited
+/// routes; 500, 503 everywhere), the response headers every response carries
+/// (`X-Request-Id`, `X-D1-Bookmark`, the limiter's `RateLimit`), and the request fields'
+/// and parameters' validation rules from the constants the parsers use. Done once, on
+/// the JSON form.
 pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
     use serde_json::{json, Value};
     let mut v = serde_json::to_value(doc).unwrap_or(Value::Null);
-    let types: Vec<String> = super::problem::PROBLEM_TYPES
-        .iter()
-        .map(|(slug, _, _)| format!("{}{slug}", super::problem::PROBLEM_TYPE_BASE))
-        .collect();
-    if let Some(schemas) = v.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
-        schemas.insert(
-            "ProblemType".into(),
-            json!({"type": "string", "enum": types, "description": "One URI per class of error."}),
-        );
-        if let Some(t) = schemas.get_mut("Problem").and_then(|p| p.pointer_mut("/properties/type")) {
-            *t = json!({"$ref": "#/components/schemas/ProblemType"});
-        }
-    }
     let problem = |description: &str| {
         json!({"description": description,
-               "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
+               "headers": {"X-Request-Id": header_ref("X-Request-Id")},
                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
     };
     if let Some(components) = v.get_mut("components").and_then(Value::as_object_mut) {
@@ -114,15 +154,15 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
             }),
         );
         let mut unauthenticated = problem("Missing, invalid, expired or revoked credentials");
-        if let Some(h) = unauthenticated.get_mut("headers").and_then(Value::as_object_mut) {
-            h.insert("WWW-Authenticate".into(), json!({"$ref": "#/components/headers/WWW-Authenticate"}));
-        }
+        add_headers(&mut unauthenticated, &["WWW-Authenticate"]);
         let mut limited = problem("Rate limit exceeded");
-        if let Some(h) = limited.get_mut("headers").and_then(Value::as_object_mut) {
-            h.insert("Retry-After".into(), json!({"$ref": "#/components/headers/Retry-After"}));
-            h.insert("RateLimit-Policy".into(), json!({"$ref": "#/components/headers/RateLimit-Policy"}));
-            h.insert("RateLimit".into(), json!({"$ref": "#/components/headers/RateLimit"}));
-        }
+        add_headers(&mut limited, &["Retry-After", "RateLimit-Policy", "RateLimit"]);
+        // Refusals that can come after the limiter on a limited route carry its headers.
+        let after_limiter = |description: &str| {
+            let mut p = problem(description);
+            add_headers(&mut p, &RATE_LIMIT_HEADERS);
+            p
+        };
         components.insert(
             "parameters".into(),
             json!({"X-D1-Bookmark": {
@@ -136,11 +176,11 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
         components.insert(
             "responses".into(),
             json!({
-                "Malformed": problem("Malformed JSON, a bad cursor, or a malformed X-D1-Bookmark"),
+                "Malformed": after_limiter("Malformed JSON, a bad cursor, or a malformed X-D1-Bookmark"),
                 "Unauthenticated": unauthenticated,
                 "PayloadTooLarge": problem("Body over 64 KiB"),
-                "UnsupportedMediaType": problem("Body is not application/json"),
-                "Validation": problem("Invalid fields or parameters"),
+                "UnsupportedMediaType": after_limiter("Body is not application/json"),
+                "Validation": after_limiter("Invalid fields or parameters"),
                 "RateLimited": limited,
                 "Internal": problem("Internal error (no internals in the body)"),
                 "Unavailable": problem("A dependency (the database, the rate limiter) is unavailable"),
@@ -157,16 +197,20 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
             "tags": ["operations"],
             "operationId": "getDocs",
             "summary": "The API reference for people: Swagger UI rendering /v1/openapi.json, every asset served by this host",
+            "security": [],
             "responses": {"200": {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
         }}),
     );
-    for item in paths.values_mut() {
+    for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else { continue };
         for (method, op) in item.iter_mut() {
-            if !matches!(method.as_str(), "get" | "post" | "patch" | "put" | "delete") {
+            if !is_operation(method) {
                 continue;
             }
             let secured = op.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
+            // Every authenticated route is limited per principal; of the others, only the
+            // routes that take `AuthIpLimit` (health, the document and /docs never are).
+            let limited = secured || super::limits::AUTH_IP_PATHS.contains(&path.as_str());
             let has_body = op.get("requestBody").is_some();
             let has_query = op
                 .get("parameters")
@@ -183,23 +227,23 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
                 continue;
             };
             for (code, response) in responses.iter_mut() {
-                if !code.starts_with('2') {
-                    problem_content(response);
-                    if code == "401" && response.get("$ref").is_none() {
-                        let headers = response.as_object_mut().map(|r| r.entry("headers").or_insert_with(|| json!({})));
-                        if let Some(h) = headers.and_then(Value::as_object_mut) {
-                            h.insert(
-                                "WWW-Authenticate".into(),
-                                json!({"$ref": "#/components/headers/WWW-Authenticate"}),
-                            );
-                        }
-                    }
+                if response.get("$ref").is_some() {
                     continue;
                 }
-                if let Some(r) = response.as_object_mut() {
-                    if let Some(h) = r.entry("headers").or_insert_with(|| json!({})).as_object_mut() {
-                        h.insert("X-D1-Bookmark".into(), json!({"$ref": "#/components/headers/X-D1-Bookmark"}));
-                    }
+                add_headers(response, &["X-Request-Id"]);
+                if code.starts_with('2') {
+                    add_headers(response, &["X-D1-Bookmark"]);
+                } else {
+                    problem_content(response);
+                }
+                if code == "401" {
+                    add_headers(response, &["WWW-Authenticate"]);
+                }
+                // A secured route's 401 and any 413 are answered before the caller is
+                // known, so before any limiter.
+                let before_limiter = code == "413" || (code == "401" && secured);
+                if limited && !before_limiter && matches!(code.chars().next(), Some('2' | '3' | '4')) {
+                    add_headers(response, &RATE_LIMIT_HEADERS);
                 }
             }
             let mut add = |code: &str, name: &str| {
@@ -221,7 +265,9 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
                 add("422", "Validation");
             }
             add("400", "Malformed");
-            add("429", "RateLimited");
+            if limited {
+                add("429", "RateLimited");
+            }
             add("500", "Internal");
             add("503", "Unavailable");
         }
@@ -241,9 +287,16 @@ fn problem_content(response: &mut serde_json::Value) {
 }
 
 /// Writes the domain's validation rules into the request schemas and parameters, from
-/// the same constants the parsers use, so the document promises exactly what is accepted.
+/// the same constants the parsers use, so the document promises exactly what is
+/// accepted (and nothing the server does not check).
 fn constrain_fields(v: &mut serde_json::Value) {
-    use crate::domain::patterns::{EMAIL, LINE, MULTILINE};
+    use crate::auth::tokens;
+    use crate::domain::ids::{ID_LEN, ID_PATTERN};
+    use crate::domain::patterns::{EMAIL, LINE, MULTILINE, NO_CONTROLS};
+    use crate::domain::project::Role;
+    use crate::domain::task::{Priority, Status};
+    use crate::domain::user::ApiKeyScopes;
+    use crate::domain::{Expect, SEARCH_MAX};
     use serde_json::{json, Value};
     // Each text value's limits come from its type, as its parser applies them.
     let text = |min: usize, max: usize, multiline: bool| {
@@ -261,22 +314,32 @@ fn constrain_fields(v: &mut serde_json::Value) {
     let name = limits!(DisplayName);
     let email = json!({"pattern": EMAIL, "maxLength": Email::MAX});
     let password = json!({"minLength": Password::MIN, "maxLength": Password::MAX});
-    let role = json!({"enum": ["viewer", "member", "admin", "owner"]});
-    let status = json!({"enum": ["todo", "in_progress", "in_review", "done", "cancelled"]});
-    let priority = json!({"enum": ["low", "medium", "high", "urgent"]});
-    let date = json!({"format": "date"});
+    // A password that is only checked against the account's: no longer one can be right.
+    let current_password = json!({"maxLength": Password::MAX});
+    let id = json!({"maxLength": ID_LEN, "pattern": ID_PATTERN});
+    let date = json!({"format": "date", "maxLength": Date::LEN});
     let mut label = limits!(Label);
     if let Some(o) = label.as_object_mut() {
         o.insert("type".into(), json!("string"));
     }
     let labels = json!({"maxItems": Labels::MAX_COUNT, "items": label});
-    let scopes = json!({"minItems": 1, "items": {"type": "string", "enum": ["read", "write"]}});
+    let scopes = json!({"minItems": 1, "maxItems": ApiKeyScopes::ALL.len(), "uniqueItems": true,
+                        "items": {"type": "string", "enum": ApiKeyScopes::ALL}});
+    let refresh_token = json!({
+        "pattern": tokens::pattern(tokens::REFRESH_PREFIX),
+        "maxLength": tokens::REFRESH_PREFIX.len().saturating_add(tokens::SECRET_BODY_LEN),
+    });
     let rules: Vec<(&str, &str, Value)> = vec![
         ("RegisterRequest", "email", email.clone()),
         ("RegisterRequest", "name", name.clone()),
         ("RegisterRequest", "password", password.clone()),
+        ("LoginRequest", "email", json!({"maxLength": Email::MAX})),
+        ("LoginRequest", "password", current_password.clone()),
+        ("RefreshRequest", "refresh_token", refresh_token),
         ("UpdateMeRequest", "name", name),
+        ("ChangePasswordRequest", "current_password", current_password.clone()),
         ("ChangePasswordRequest", "new_password", password),
+        ("CreateApiKeyRequest", "password", current_password),
         ("CreateApiKeyRequest", "name", limits!(ApiKeyName)),
         ("CreateApiKeyRequest", "scopes", scopes),
         ("CreateProjectRequest", "name", limits!(ProjectName)),
@@ -284,58 +347,57 @@ fn constrain_fields(v: &mut serde_json::Value) {
         ("UpdateProjectRequest", "name", limits!(ProjectName)),
         ("UpdateProjectRequest", "description", limits!(ProjectDescription)),
         ("AddMemberRequest", "email", email),
-        ("AddMemberRequest", "role", role.clone()),
-        ("UpdateMemberRequest", "role", role),
         ("CreateTaskRequest", "title", limits!(TaskTitle)),
         ("CreateTaskRequest", "description", limits!(TaskDescription)),
-        ("CreateTaskRequest", "status", status.clone()),
-        ("CreateTaskRequest", "priority", priority.clone()),
+        ("CreateTaskRequest", "assignee_id", id.clone()),
         ("CreateTaskRequest", "due_date", date.clone()),
         ("CreateTaskRequest", "labels", labels.clone()),
         ("UpdateTaskRequest", "title", limits!(TaskTitle)),
         ("UpdateTaskRequest", "description", limits!(TaskDescription)),
-        ("UpdateTaskRequest", "status", status),
-        ("UpdateTaskRequest", "priority", priority),
-        ("UpdateTaskRequest", "due_date", date.clone()),
+        ("UpdateTaskRequest", "assignee_id", id),
+        ("UpdateTaskRequest", "due_date", date),
         ("UpdateTaskRequest", "labels", labels),
-        ("Task", "due_date", date),
     ];
-    for (schema, field, rule) in rules {
+    // Examples beside a reference to a named schema, which utoipa cannot write.
+    let examples = [
+        ("AddMemberRequest", "role", json!({"example": Role::Member.as_str()})),
+        ("UpdateMemberRequest", "role", json!({"example": Role::Admin.as_str()})),
+    ];
+    for (schema, field, rule) in rules.into_iter().chain(examples) {
         let Some(prop) =
             v.pointer_mut(&format!("/components/schemas/{schema}/properties/{field}")).and_then(Value::as_object_mut)
         else {
             continue;
         };
-        let nullable = prop.get("type").and_then(Value::as_array).is_some_and(|t| t.iter().any(|x| x == "null"));
         if let Some(rule) = rule.as_object() {
-            for (k, val) in rule {
-                let mut val = val.clone();
-                if k == "enum" && nullable {
-                    if let Some(a) = val.as_array_mut() {
-                        a.push(Value::Null);
-                    }
-                }
-                prop.insert(k.clone(), val);
-            }
+            prop.extend(rule.clone());
         }
     }
-    // Empty means no filter.
+    // Query parameters, headers and path ids, as `ListQuery`, the list handlers and the
+    // extractors check them. An empty status or priority list means no filter.
     let list = |values: &[&str]| format!("^(({0})(,({0}))*)?$", values.join("|"));
+    let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+    let priorities: Vec<&str> = Priority::ALL.iter().map(|p| p.as_str()).collect();
+    let id_chars = ID_PATTERN.trim_start_matches('^').trim_end_matches('$');
     let params: Vec<(&str, Value)> = vec![
-        ("limit", json!({"type": "integer", "minimum": 1, "maximum": 100})),
+        ("limit", json!({"type": "integer", "format": "int32", "minimum": 1, "maximum": MAX_LIMIT})),
+        ("cursor", json!({"type": "string", "maxLength": MAX_CURSOR_LEN, "pattern": CURSOR_PATTERN})),
+        ("status", json!({"type": "string", "pattern": list(&statuses), "maxLength": Status::LIST_MAX_LEN})),
+        ("priority", json!({"type": "string", "pattern": list(&priorities), "maxLength": Priority::LIST_MAX_LEN})),
+        ("assignee", json!({"type": "string", "maxLength": ID_LEN, "pattern": format!("^(me|none|{id_chars})$")})),
+        ("label", json!({"type": "string", "minLength": Label::MIN, "maxLength": Label::MAX, "pattern": NO_CONTROLS})),
+        ("due_before", json!({"type": "string", "format": "date", "maxLength": Date::LEN})),
+        ("due_after", json!({"type": "string", "format": "date", "maxLength": Date::LEN})),
+        ("q", json!({"type": "string", "maxLength": SEARCH_MAX, "pattern": NO_CONTROLS})),
         (
-            "sort",
-            json!({"type": "string", "enum": ["created_at", "-created_at", "updated_at", "-updated_at", "due_date", "-due_date", "priority", "-priority"]}),
+            "Idempotency-Key",
+            json!({"type": "string", "pattern": format!("^[\\x21-\\x7e]{{1,{KEY_MAX_LEN}}}$"), "maxLength": KEY_MAX_LEN}),
         ),
+        ("If-Match", json!({"type": "string", "maxLength": Expect::MAX_HEADER_LEN, "pattern": Expect::HEADER_PATTERN})),
         (
-            "status",
-            json!({"type": "string", "pattern": list(&["todo", "in_progress", "in_review", "done", "cancelled"])}),
+            "If-None-Match",
+            json!({"type": "string", "maxLength": Expect::MAX_HEADER_LEN, "pattern": Expect::HEADER_PATTERN}),
         ),
-        ("priority", json!({"type": "string", "pattern": list(&["low", "medium", "high", "urgent"])})),
-        ("due_before", json!({"type": "string", "format": "date"})),
-        ("due_after", json!({"type": "string", "format": "date"})),
-        ("q", json!({"type": "string", "maxLength": 200})),
-        ("Idempotency-Key", json!({"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"})),
     ];
     let Some(paths) = v.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
@@ -348,16 +410,34 @@ fn constrain_fields(v: &mut serde_json::Value) {
             };
             for p in ps.iter_mut() {
                 let name = p.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
-                if let Some((_, schema)) = params.iter().find(|(n, _)| *n == name) {
-                    p["schema"] = if mine && name == "sort" {
-                        json!({"type": "string", "enum": ["created_at", "-created_at"]})
-                    } else {
-                        schema.clone()
-                    };
-                }
+                let schema = if p.get("in").and_then(Value::as_str) == Some("path") {
+                    json!({"type": "string", "maxLength": ID_LEN, "pattern": ID_PATTERN})
+                } else if name == "sort" {
+                    // The task lists' sorts; the caller's own tasks sort by creation only.
+                    sort_schema(Sort::ALL.into_iter().filter(|s| !mine || s.key == SortKey::CreatedAt))
+                } else if let Some((_, schema)) = params.iter().find(|(n, _)| *n == name) {
+                    schema.clone()
+                } else {
+                    continue;
+                };
+                p["schema"] = schema;
             }
         }
     }
+}
+
+/// The `sort` parameter: the sorts by their wire names, and names generated clients can
+/// use for them (`-created_at` is `CREATED_AT_DESC`).
+fn sort_schema(sorts: impl Iterator<Item = Sort>) -> serde_json::Value {
+    let (names, varnames): (Vec<String>, Vec<String>) = sorts
+        .map(|s| {
+            let name = s.name();
+            let base = name.trim_start_matches('-').to_uppercase();
+            let varname = if s.descending { format!("{base}_DESC") } else { base };
+            (name, varname)
+        })
+        .unzip();
+    serde_json::json!({"type": "string", "enum": names, "x-enum-varnames": varnames})
 }
 
 /// The OpenAPI 3.1 document of this API.
@@ -366,6 +446,7 @@ fn constrain_fields(v: &mut serde_json::Value) {
     path = "/v1/openapi.json",
     tag = "operations",
     operation_id = "getOpenApi",
+    security(),
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"))
 )]
 pub async fn openapi_json(ctx: Ctx) -> impl IntoResponse {

@@ -7,12 +7,15 @@ use hmac::{Hmac, Mac};
 use http::{HeaderValue, Uri};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use utoipa::ToSchema;
 
 use crate::error::{ApiError, FieldError};
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
+/// Longest `cursor` accepted; the cursors this API issues are far shorter (about 200).
+pub const MAX_CURSOR_LEN: usize = 512;
+/// The shape of every cursor: the base64url payload, a dot, the 16-byte tag in base64url.
+pub const CURSOR_PATTERN: &str = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$";
 
 /// The key-set position after the last item of a page: the sort value and the id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +62,9 @@ impl CursorCodec {
     /// `Malformed` (400) for garbage, tampering, or a cursor of another list.
     pub fn decode(&self, cursor: &str, list: &str) -> Result<Position, ApiError> {
         let bad = || ApiError::Malformed("the `cursor` parameter is not a cursor this list issued".to_owned());
+        if cursor.len() > MAX_CURSOR_LEN {
+            return Err(bad());
+        }
         let (payload, tag) = cursor.split_once('.').ok_or_else(bad)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| bad())?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| bad())?;
@@ -119,11 +125,46 @@ impl ListQuery {
 }
 
 /// One page of a list.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct Page<T> {
     pub data: Vec<T>,
     /// Pass as `?cursor=` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// The schema of `Page<T>` (`Page_T` in the document): `data` refers to `T`'s own schema,
+/// where utoipa's derive would inline a copy of it (generic arguments are always
+/// inlined), and `next_cursor` is always sent. Written by hand through the trait the
+/// derive itself implements for generic types.
+impl<T: utoipa::ToSchema> utoipa::__dev::ComposeSchema for Page<T> {
+    fn compose(
+        _generics: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Ref, SchemaType, Type};
+        ObjectBuilder::new()
+            .description(Some("One page of a list."))
+            .property("data", ArrayBuilder::new().items(Ref::from_schema_name(T::name())).max_items(Some(MAX_LIMIT)))
+            .required("data")
+            .property(
+                "next_cursor",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                    .description(Some("Pass as `?cursor=` for the next page; `null` on the last page.")),
+            )
+            .required("next_cursor")
+            .into()
+    }
+}
+
+impl<T: utoipa::ToSchema> utoipa::ToSchema for Page<T> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Page")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
+    }
 }
 
 /// A page as the response body, with `Link: rel="next"` when another page follows.
@@ -216,6 +257,26 @@ mod tests {
         assert!(codec.decode(payload, "tasks:-created_at").is_err());
         assert!(codec.decode("garbage", "tasks:-created_at").is_err());
         assert!(CursorCodec::new([8; 32]).decode(&c, "tasks:-created_at").is_err());
+        assert!(codec.decode(&format!("{}{c}", "A".repeat(MAX_CURSOR_LEN)), "tasks:-created_at").is_err());
+    }
+
+    #[test]
+    fn issued_cursors_have_the_documented_shape() {
+        let codec = CursorCodec::new([9; 32]);
+        let long = Position {
+            list: format!("tasks:{}:-due_date", "0".repeat(36)),
+            key: serde_json::json!("2026-12-31"),
+            id: "f".repeat(36),
+        };
+        for p in [pos(), long] {
+            let c = codec.encode(&p);
+            let (payload, tag) = c.split_once('.').unwrap();
+            assert!(c.len() <= MAX_CURSOR_LEN, "{c}");
+            assert!(
+                !payload.is_empty() && payload.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            );
+            assert!(tag.len() == 22 && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+        }
     }
 
     #[test]

@@ -29,19 +29,52 @@ pub const PROBLEM_TYPES: &[(&str, &str, u16)] = &[
 /// Prefix of every problem `type` URI; the slug follows.
 pub const PROBLEM_TYPE_BASE: &str = "https://taskapi.dev/problems/";
 
+/// The `type` of a problem in the document: any URI (RFC 9457 lets a server add types, so
+/// clients must accept others), with the known ones of [`PROBLEM_TYPES`] documented as
+/// examples rather than a closed enumeration.
+pub struct ProblemType;
+
+impl ProblemType {
+    /// The `type` URI of every known problem class.
+    pub fn known() -> Vec<String> {
+        PROBLEM_TYPES.iter().map(|(slug, _, _)| format!("{PROBLEM_TYPE_BASE}{slug}")).collect()
+    }
+}
+
+impl utoipa::PartialSchema for ProblemType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+        let known = Self::known();
+        let list = known.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ");
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("uri".to_owned())))
+            .description(Some(format!("One URI per class of error; clients must accept others. Known: {list}.")))
+            .examples(known)
+            .into()
+    }
+}
+
+impl ToSchema for ProblemType {}
+
 /// The body of a problem response. `request_id` is filled in by the request middleware.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Problem {
-    /// URI of the problem type, e.g. `https://taskapi.dev/problems/validation`.
+    // URI of the problem type, e.g. `https://taskapi.dev/problems/validation`; any URI
+    // (the schema `ProblemType` documents the known ones).
     #[serde(rename = "type")]
+    #[schema(value_type = ProblemType)]
     pub type_uri: String,
     pub title: String,
+    // The HTTP status: problems are only ever errors.
+    #[schema(minimum = 400, maximum = 599)]
     pub status: u16,
     pub detail: String,
     /// The request id, also in the `X-Request-Id` header and the log line.
     pub request_id: String,
     /// Per-field details (validation problems only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub errors: Option<Vec<FieldError>>,
 }
 

@@ -7,13 +7,14 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::Auth;
-use super::conditional::{answer, created, if_match, resource, Idempotency};
+use super::conditional::{answer, created, if_match, if_none_match, resource, Idempotency};
 use super::extract::{double_option, JsonBody};
 use super::pagination::{Cursors, ListQuery, Page};
 use crate::domain::event::Event;
 use crate::domain::ids::ProjectId;
 use crate::domain::project::{Project, ProjectDescription, ProjectName, ProjectPatch};
-use crate::error::{ApiError, Errors, FieldError};
+use crate::domain::{query_text, SEARCH_MAX};
+use crate::error::{ApiError, Errors};
 use crate::service::projects;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -72,7 +73,7 @@ impl UpdateProjectRequest {
 /// Create a project; the caller becomes its owner.
 #[utoipa::path(post, path = "/v1/projects", tag = "projects", operation_id = "createProject",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 chars; a retry with the same key and body replays the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1-255 chars; a retry with the same key and body replays the first response")),
     request_body = CreateProjectRequest,
     responses(
         (status = 201, description = "Created", body = Project,
@@ -111,12 +112,12 @@ pub async fn list_projects(a: Auth, uri: http::Uri) -> Result<Response, ApiError
         Some("false") => Some(false),
         Some(_) => return Err(ApiError::field("archived", "invalid", "must be true or false")),
     };
-    if q.param("q").is_some_and(|s| s.chars().count() > 200) {
-        return Err(ApiError::Validation(vec![FieldError::new("q", "too_long", "must be at most 200 characters")]));
-    }
+    let search = match q.param("q").map(|s| query_text("q", s, 0, SEARCH_MAX)).transpose() {
+        Ok(search) => search.filter(|s| !s.is_empty()),
+        Err(e) => return Err(ApiError::Validation(vec![e])),
+    };
     let cursors = Cursors::new(a.ctx.cursors(), "projects");
     let after = cursors.after(&q)?;
-    let search = q.param("q").filter(|s| !s.is_empty());
     let after_id = after.as_ref().map(|p| p.id.as_str());
     let (data, more) = projects::list(&a.ctx.ports, &a.caller, search, archived, after_id, q.limit).await?;
     Ok(cursors.page_by_id(&uri, data, more, |p| p.id.to_string()))
@@ -125,21 +126,22 @@ pub async fn list_projects(a: Auth, uri: http::Uri) -> Result<Response, ApiError
 /// A project the caller belongs to.
 #[utoipa::path(get, path = "/v1/projects/{id}", tag = "projects", operation_id = "getProject",
     security(("accessToken" = []), ("apiKey" = ["read"])),
-    params(("id" = String, Path, description = "Project id"), ("If-None-Match" = Option<String>, Header, description = "ETag; 304 when it still matches")),
+    params(("id" = String, Path, description = "Project id"), ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETag; 304 when it still matches")),
     responses(
         (status = 200, description = "The project", body = Project, headers(("ETag" = String, description = "Version tag"))),
-        (status = 304, description = "Not modified"),
+        (status = 304, description = "Not modified", headers(("ETag" = String, description = "The current version tag"))),
         (status = 404, description = "No such project, or not a member", body = super::Problem),
     ))]
 pub async fn get_project(a: Auth, Path(id): Path<ProjectId>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let inm = if_none_match(&headers)?;
     let p = projects::get(&a.ctx.ports, &a.caller, &id).await?;
-    Ok(resource(&headers, &p.etag(), &p))
+    Ok(resource(inm.as_ref(), &p.etag(), &p))
 }
 
 /// Edit a project (admin). `If-Match` makes it conditional.
 #[utoipa::path(patch, path = "/v1/projects/{id}", tag = "projects", operation_id = "updateProject",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("id" = String, Path, description = "Project id"), ("If-Match" = Option<String>, Header, description = "ETag; 412 when stale")),
+    params(("id" = String, Path, description = "Project id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag; 412 when stale")),
     request_body = UpdateProjectRequest,
     responses(
         (status = 200, description = "The updated project", body = Project, headers(("ETag" = String, description = "Version tag"))),
@@ -153,15 +155,16 @@ pub async fn update_project(
     headers: HeaderMap,
     JsonBody(req): JsonBody<UpdateProjectRequest>,
 ) -> Result<Response, ApiError> {
+    let expect = if_match(&headers)?;
     let patch = req.validate()?;
-    let p = projects::update(&a.ctx.ports, &a.caller, &id, patch, if_match(&headers)).await?;
-    Ok(resource(&HeaderMap::new(), &p.etag(), &p))
+    let p = projects::update(&a.ctx.ports, &a.caller, &id, patch, expect).await?;
+    Ok(resource(None, &p.etag(), &p))
 }
 
 /// Delete a project with its tasks and events (owner).
 #[utoipa::path(delete, path = "/v1/projects/{id}", tag = "projects", operation_id = "deleteProject",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("id" = String, Path, description = "Project id"), ("If-Match" = Option<String>, Header, description = "ETag; 412 when stale")),
+    params(("id" = String, Path, description = "Project id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag; 412 when stale")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Not an owner", body = super::Problem),
@@ -169,7 +172,7 @@ pub async fn update_project(
         (status = 412, description = "Stale If-Match", body = super::Problem),
     ))]
 pub async fn delete_project(a: Auth, Path(id): Path<ProjectId>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
-    projects::delete(&a.ctx.ports, &a.caller, &id, if_match(&headers)).await?;
+    projects::delete(&a.ctx.ports, &a.caller, &id, if_match(&headers)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -7,13 +7,15 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::Auth;
-use super::conditional::{answer, created, if_match, resource, Idempotency};
+use super::conditional::{answer, created, if_match, if_none_match, resource, Idempotency};
 use super::extract::{double_option, JsonBody};
+use super::openapi::nullable_ref;
 use super::pagination::{Cursors, ListQuery, Page};
-use crate::domain::ids::{ProjectId, TaskId, UserId};
+use crate::domain::ids::{is_id_shaped, ProjectId, TaskId, UserId};
 use crate::domain::task::{
-    parse_due_date, Labels, NewTask, Priority, Status, Task, TaskDescription, TaskPatch, TaskTitle,
+    parse_due_date, Label, Labels, NewTask, Priority, Status, Task, TaskDescription, TaskPatch, TaskTitle,
 };
+use crate::domain::{query_text, SEARCH_MAX};
 use crate::error::{ApiError, Errors, FieldError};
 use crate::service::tasks;
 use crate::sql::task_list::{After, AssigneeFilter, Filters, Scope, Sort, SortKey};
@@ -27,10 +29,10 @@ pub struct CreateTaskRequest {
     /// At most 10000 characters.
     pub description: Option<String>,
     /// Default `todo`.
-    #[schema(example = "todo")]
+    #[schema(schema_with = create_status)]
     pub status: Option<String>,
     /// `low`, `medium` (default), `high`, `urgent`.
-    #[schema(example = "high")]
+    #[schema(schema_with = create_priority)]
     pub priority: Option<String>,
     /// A member of the project.
     pub assignee_id: Option<String>,
@@ -48,7 +50,9 @@ pub struct UpdateTaskRequest {
     pub title: Option<String>,
     pub description: Option<String>,
     /// Moves follow the status machine; others are 409 `invalid-status-transition`.
+    #[schema(schema_with = update_status)]
     pub status: Option<String>,
+    #[schema(schema_with = update_priority)]
     pub priority: Option<String>,
     /// `null` unassigns.
     #[serde(default, deserialize_with = "double_option")]
@@ -57,6 +61,22 @@ pub struct UpdateTaskRequest {
     #[serde(default, deserialize_with = "double_option")]
     pub due_date: Option<Option<String>>,
     pub labels: Option<Vec<String>>,
+}
+
+// The request fields that name a `Status` or a `Priority` (or are `null`): the text is
+// parsed by the handler, so that a bad value is a field error like any other.
+type FieldSchema = utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>;
+fn create_status() -> FieldSchema {
+    nullable_ref::<Status>(Some("Default `todo`."), Some("todo"))
+}
+fn create_priority() -> FieldSchema {
+    nullable_ref::<Priority>(Some("`low`, `medium` (default), `high`, `urgent`."), Some("high"))
+}
+fn update_status() -> FieldSchema {
+    nullable_ref::<Status>(Some("Moves follow the status machine; others are 409 `invalid-status-transition`."), None)
+}
+fn update_priority() -> FieldSchema {
+    nullable_ref::<Priority>(None, None)
 }
 
 impl CreateTaskRequest {
@@ -126,7 +146,7 @@ impl UpdateTaskRequest {
 /// Create a task in a project (member).
 #[utoipa::path(post, path = "/v1/projects/{id}/tasks", tag = "tasks", operation_id = "createTask",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("id" = String, Path, description = "Project id"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 chars")),
+    params(("id" = String, Path, description = "Project id"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1-255 chars")),
     request_body = CreateTaskRequest,
     responses(
         (status = 201, description = "Created", body = Task,
@@ -152,39 +172,52 @@ pub async fn create_task(
 
 const TASK_FILTERS: &[&str] = &["status", "assignee", "priority", "label", "due_before", "due_after", "q", "sort"];
 
-/// Parses a comma list of values, recording each bad one.
+/// Parses a comma list of values (at most `max` characters), recording each bad one.
 fn comma_list<T>(
     q: &ListQuery,
-    name: &str,
+    (name, max): (&str, usize),
     parse: impl Fn(&str, &str) -> Result<T, FieldError>,
     errs: &mut Errors,
 ) -> Vec<T> {
-    q.param(name)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.split(',').filter_map(|part| errs.check(parse(name, part))).collect())
-        .unwrap_or_default()
+    match q.param(name).filter(|s| !s.is_empty()) {
+        None => Vec::new(),
+        Some(s) if s.len() > max => {
+            errs.push(FieldError::new(name, "too_long", format!("must be at most {max} characters")));
+            Vec::new()
+        }
+        Some(s) => s.split(',').filter_map(|part| errs.check(parse(name, part))).collect(),
+    }
+}
+
+/// The `assignee` filter: `me`, `none` or a user id.
+fn assignee_filter(value: Option<&str>, caller: &UserId) -> Result<Option<AssigneeFilter>, FieldError> {
+    Ok(match value {
+        None => None,
+        Some("me") => Some(AssigneeFilter::User(caller.clone())),
+        Some("none") => Some(AssigneeFilter::Nobody),
+        Some(id) if is_id_shaped(id) => Some(AssigneeFilter::User(UserId::new(id))),
+        Some(_) => return Err(FieldError::new("assignee", "invalid", "must be `me`, `none` or a user id")),
+    })
 }
 
 fn parse_filters(q: &ListQuery, caller: &UserId) -> Result<(Filters, Sort), ApiError> {
     let mut errs = Errors::default();
     let mut f = Filters {
-        statuses: comma_list(q, "status", Status::parse, &mut errs),
-        priorities: comma_list(q, "priority", Priority::parse, &mut errs),
-        assignee: match q.param("assignee") {
-            None | Some("") => None,
-            Some("me") => Some(AssigneeFilter::User(caller.clone())),
-            Some("none") => Some(AssigneeFilter::Nobody),
-            Some(id) => Some(AssigneeFilter::User(UserId::new(id))),
-        },
-        label: q.param("label").filter(|l| !l.is_empty()).map(str::to_owned),
-        q: q.param("q").filter(|s| !s.is_empty()).map(str::to_owned),
+        statuses: comma_list(q, ("status", Status::LIST_MAX_LEN), Status::parse, &mut errs),
+        priorities: comma_list(q, ("priority", Priority::LIST_MAX_LEN), Priority::parse, &mut errs),
+        assignee: errs.check(assignee_filter(q.param("assignee"), caller)).flatten(),
+        label: q
+            .param("label")
+            .and_then(|l| errs.check(query_text("label", l, Label::MIN, Label::MAX)))
+            .map(str::to_owned),
+        q: q.param("q")
+            .and_then(|s| errs.check(query_text("q", s, 0, SEARCH_MAX)))
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
         ..Filters::default()
     };
     for (name, slot) in [("due_before", &mut f.due_before), ("due_after", &mut f.due_after)] {
         *slot = q.param(name).and_then(|d| errs.check(parse_due_date(name, d)));
-    }
-    if f.q.as_ref().is_some_and(|s| s.chars().count() > 200) {
-        errs.push(FieldError::new("q", "too_long", "must be at most 200 characters"));
     }
     let sort = q.param("sort").map_or(Some(Sort::DEFAULT), |s| errs.check(Sort::parse(s))).unwrap_or(Sort::DEFAULT);
     errs.finish(Some((f, sort)))
@@ -261,21 +294,22 @@ pub async fn list_my_tasks(a: Auth, uri: http::Uri) -> Result<Response, ApiError
 /// A task.
 #[utoipa::path(get, path = "/v1/tasks/{id}", tag = "tasks", operation_id = "getTask",
     security(("accessToken" = []), ("apiKey" = ["read"])),
-    params(("id" = String, Path, description = "Task id"), ("If-None-Match" = Option<String>, Header, description = "ETag; 304 when it still matches")),
+    params(("id" = String, Path, description = "Task id"), ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETag; 304 when it still matches")),
     responses(
         (status = 200, description = "The task", body = Task, headers(("ETag" = String, description = "Version tag"))),
-        (status = 304, description = "Not modified"),
+        (status = 304, description = "Not modified", headers(("ETag" = String, description = "The current version tag"))),
         (status = 404, description = "No such task, or not a member of its project", body = super::Problem),
     ))]
 pub async fn get_task(a: Auth, Path(id): Path<TaskId>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let inm = if_none_match(&headers)?;
     let t = tasks::get(&a.ctx.ports, &a.caller, &id).await?;
-    Ok(resource(&headers, &t.etag(), &t))
+    Ok(resource(inm.as_ref(), &t.etag(), &t))
 }
 
 /// Edit a task (member). Status moves follow the status machine; reopening needs admin.
 #[utoipa::path(patch, path = "/v1/tasks/{id}", tag = "tasks", operation_id = "updateTask",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("id" = String, Path, description = "Task id"), ("If-Match" = Option<String>, Header, description = "ETag; 412 when stale")),
+    params(("id" = String, Path, description = "Task id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag; 412 when stale")),
     request_body = UpdateTaskRequest,
     responses(
         (status = 200, description = "The updated task", body = Task, headers(("ETag" = String, description = "Version tag"))),
@@ -291,15 +325,16 @@ pub async fn update_task(
     headers: HeaderMap,
     JsonBody(req): JsonBody<UpdateTaskRequest>,
 ) -> Result<Response, ApiError> {
+    let expect = if_match(&headers)?;
     let patch = req.validate()?;
-    let t = tasks::update(&a.ctx.ports, &a.caller, &id, patch, if_match(&headers)).await?;
-    Ok(resource(&HeaderMap::new(), &t.etag(), &t))
+    let t = tasks::update(&a.ctx.ports, &a.caller, &id, patch, expect).await?;
+    Ok(resource(None, &t.etag(), &t))
 }
 
 /// Delete a task (admin, or its creator).
 #[utoipa::path(delete, path = "/v1/tasks/{id}", tag = "tasks", operation_id = "deleteTask",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("id" = String, Path, description = "Task id"), ("If-Match" = Option<String>, Header, description = "ETag; 412 when stale")),
+    params(("id" = String, Path, description = "Task id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag; 412 when stale")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Neither admin nor creator", body = super::Problem),
@@ -308,6 +343,6 @@ pub async fn update_task(
         (status = 412, description = "Stale If-Match", body = super::Problem),
     ))]
 pub async fn delete_task(a: Auth, Path(id): Path<TaskId>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
-    tasks::delete(&a.ctx.ports, &a.caller, &id, if_match(&headers)).await?;
+    tasks::delete(&a.ctx.ports, &a.caller, &id, if_match(&headers)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -111,12 +111,15 @@ pub fn earlier(entry: Entry, key: &Key) -> Result<Stored, ApiError> {
     })
 }
 
+/// Longest `Idempotency-Key` accepted.
+pub const KEY_MAX_LEN: usize = 255;
+
 /// Checks an `Idempotency-Key`'s shape: 1–255 visible ASCII characters.
 ///
 /// # Errors
 /// A validation problem naming the header.
 pub fn validate_key(key: &str) -> Result<(), ApiError> {
-    if (1..=255).contains(&key.len()) && key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+    if (1..=KEY_MAX_LEN).contains(&key.len()) && key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
         Ok(())
     } else {
         Err(ApiError::field("Idempotency-Key", "invalid", "must be 1-255 visible ASCII characters"))

@@ -27,6 +27,17 @@ pub struct Sort {
 
 impl Sort {
     pub const DEFAULT: Sort = Sort { key: SortKey::CreatedAt, descending: true };
+    /// Every sort, each key ascending then descending (the order the document lists them).
+    pub const ALL: [Sort; 8] = [
+        Sort { key: SortKey::CreatedAt, descending: false },
+        Sort { key: SortKey::CreatedAt, descending: true },
+        Sort { key: SortKey::UpdatedAt, descending: false },
+        Sort { key: SortKey::UpdatedAt, descending: true },
+        Sort { key: SortKey::DueDate, descending: false },
+        Sort { key: SortKey::DueDate, descending: true },
+        Sort { key: SortKey::Priority, descending: false },
+        Sort { key: SortKey::Priority, descending: true },
+    ];
 
     /// # Errors
     /// A field error on `sort`.

@@ -40,6 +40,8 @@ pub enum Transition {
 
 impl Status {
     pub const ALL: [Status; 5] = [Status::Todo, Status::InProgress, Status::InReview, Status::Done, Status::Cancelled];
+    /// Longest `status` filter of a list (a comma list): every status once is 41 characters.
+    pub const LIST_MAX_LEN: usize = 64;
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -99,6 +101,8 @@ pub enum Priority {
 
 impl Priority {
     pub const ALL: [Priority; 4] = [Priority::Low, Priority::Medium, Priority::High, Priority::Urgent];
+    /// Longest `priority` filter of a list (a comma list): every priority once is 24 characters.
+    pub const LIST_MAX_LEN: usize = 32;
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -212,20 +216,20 @@ pub struct Task {
     pub description: TaskDescription,
     pub status: Status,
     pub priority: Priority,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub assignee_id: Option<UserId>,
     /// `YYYY-MM-DD`.
-    #[schema(value_type = Option<String>, example = "2026-12-01")]
+    #[schema(value_type = Option<String>, format = Date, required = true, example = "2026-12-01")]
     pub due_date: Option<Date>,
     #[schema(value_type = Vec<String>)]
     pub labels: Labels,
     #[schema(value_type = String)]
     pub created_by: UserId,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     pub completed_at: Option<Timestamp>,
     #[serde(skip)]
     pub version: i64,
@@ -285,6 +289,14 @@ mod tests {
         assert_eq!(Done.transition(InProgress), Transition::Forbidden);
         assert_eq!(Todo.reachable_from(Role::Member).collect::<Vec<_>>(), vec![InProgress]);
         assert_eq!(Todo.reachable_from(Role::Admin).collect::<Vec<_>>(), vec![InProgress, Done, Cancelled]);
+    }
+
+    #[test]
+    fn a_filter_naming_every_value_once_fits_its_bound() {
+        let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+        assert!(statuses.join(",").len() <= Status::LIST_MAX_LEN);
+        let priorities: Vec<&str> = Priority::ALL.iter().map(|p| p.as_str()).collect();
+        assert!(priorities.join(",").len() <= Priority::LIST_MAX_LEN);
     }
 
     #[test]

@@ -107,8 +107,10 @@ fn the_committed_snapshot_is_current() {
 fn the_document_describes_problems_security_and_examples() {
     let doc = document(&app());
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    let types = doc["components"]["schemas"]["ProblemType"]["enum"].as_array().unwrap();
-    assert_eq!(types.len(), 14, "one type per problem class");
+    let problem_type = &doc["components"]["schemas"]["ProblemType"];
+    assert!(problem_type.get("enum").is_none(), "a problem type is any URI, not a closed enum");
+    assert_eq!(problem_type["format"], "uri");
+    assert_eq!(problem_type["examples"].as_array().unwrap().len(), 14, "one type per problem class");
     let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
     assert!(schemes.contains_key("accessToken") && schemes.contains_key("apiKey"));
     let create = &doc["paths"]["/v1/projects/{id}/tasks"]["post"];
@@ -116,4 +118,32 @@ fn the_document_describes_problems_security_and_examples() {
         assert!(create["responses"].get(code).is_some(), "createTask lacks {code}");
     }
     assert!(doc.to_string().contains("\"example\""), "no examples");
+}
+
+#[test]
+fn lists_refer_to_their_items_and_public_routes_say_so() {
+    let doc = document(&app());
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let pages: Vec<_> = schemas.keys().filter(|k| k.starts_with("Page_")).collect();
+    assert_eq!(pages.len(), 5, "{pages:?}");
+    for name in pages {
+        let page = &schemas[name];
+        let item = name.trim_start_matches("Page_");
+        assert_eq!(page["properties"]["data"]["items"]["$ref"], format!("#/components/schemas/{item}"), "{name}");
+        assert!(schemas.contains_key(item), "{item} is a component");
+        assert_eq!(page["required"], serde_json::json!(["data", "next_cursor"]), "{name}");
+    }
+    for (path, method) in [
+        ("/v1/health", "get"),
+        ("/v1/openapi.json", "get"),
+        ("/docs", "get"),
+        ("/v1/auth/register", "post"),
+        ("/v1/auth/login", "post"),
+        ("/v1/auth/refresh", "post"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert_eq!(op["security"], serde_json::json!([]), "{method} {path} is public");
+        let limited = path.starts_with("/v1/auth/");
+        assert_eq!(op["responses"].get("429").is_some(), limited, "{method} {path}: 429 only where limited");
+    }
 }

@@ -329,6 +329,7 @@ fn api_key_requests_are_validated(c: &Client) -> Result<(), String> {
         json!({"password": PASSWORD, "name": "", "scopes": ["read"]}),
         json!({"password": PASSWORD, "name": "x", "scopes": []}),
         json!({"password": PASSWORD, "name": "x", "scopes": ["admin"]}),
+        json!({"password": PASSWORD, "name": "x", "scopes": ["read", "read"]}),
         json!({"password": PASSWORD, "name": "x", "scopes": ["read"], "expires_in_days": 0}),
         json!({"password": PASSWORD, "name": "x", "scopes": ["read"], "expires_in_days": 366}),
         json!({"password": PASSWORD, "name": "x", "scopes": ["read"], "user_id": a.id}),

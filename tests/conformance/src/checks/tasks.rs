@@ -19,6 +19,8 @@ pub fn checks() -> Vec<Entry> {
         task_lists_filter_by_every_parameter,
         task_lists_sort_by_every_key_both_ways_across_pages,
         task_list_cursors_are_checked,
+        task_list_parameters_are_bounded_as_documented,
+        malformed_preconditions_are_refused_not_ignored,
         my_tasks_spans_projects_and_respects_membership,
         archived_projects_refuse_task_changes,
     ]]
@@ -375,6 +377,78 @@ fn task_list_cursors_are_checked(c: &Client) -> Result<(), String> {
     refused(c, "GET", &format!("{base}?sort=priority&cursor={cursor}"), &o.bearer(), 400, "malformed")?;
     let other = create_project(c, &o, "Other")?;
     refused(c, "GET", &format!("/v1/projects/{other}/tasks?cursor={cursor}"), &o.bearer(), 400, "malformed")?;
+    // The document's shape of a cursor: base64url, a dot, a 22-character tag; at most 512.
+    let (payload, tag) = cursor.split_once('.').ok_or("cursor without a dot")?;
+    let b64 = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ensure!(
+        cursor.len() <= 512 && !payload.is_empty() && b64(payload) && tag.len() == 22 && b64(tag),
+        "cursor shape: {cursor}"
+    );
+    refused(c, "GET", &format!("{base}?cursor={}{cursor}", "A".repeat(512)), &o.bearer(), 400, "malformed")?;
+    Ok(())
+}
+
+/// Every bound the document states for a list's parameters is one the server applies.
+fn task_list_parameters_are_bounded_as_documented(c: &Client) -> Result<(), String> {
+    let (o, p) = setup(c, "ListBounds")?;
+    let base = format!("/v1/projects/{p}/tasks");
+    let cases = [
+        ("q=a%01b".to_owned(), "q"),
+        (format!("q={}", "q".repeat(201)), "q"),
+        ("label=".to_owned(), "label"),
+        ("label=a%0Ab".to_owned(), "label"),
+        (format!("label={}", "l".repeat(33)), "label"),
+        ("assignee=".to_owned(), "assignee"),
+        ("assignee=bob".to_owned(), "assignee"),
+        (format!("status={}", ["todo"; 17].join(",")), "status"),
+        (format!("priority={}", ["low"; 9].join(",")), "priority"),
+        ("due_before=2026-1-01".to_owned(), "due_before"),
+    ];
+    for (query, field) in cases {
+        let body = refused(c, "GET", &format!("{base}?{query}"), &o.bearer(), 422, "validation")?;
+        ensure_eq!(body["errors"][0]["field"].as_str(), Some(field), query);
+    }
+    for query in [
+        "q=",
+        "label=%20",
+        "assignee=0192F5E2-8C1A-7B3E-9A4F-0C2D9E8B7A61",
+        "status=todo,in_progress,in_review,done,cancelled",
+        "priority=low,medium,high,urgent",
+    ] {
+        ensure_eq!(c.authed("GET", &format!("{base}?{query}"), &o.bearer())?.status, 200, query);
+    }
+    refused(c, "GET", "/v1/projects?q=a%7Fb", &o.bearer(), 422, "validation")?;
+    Ok(())
+}
+
+/// `If-Match` / `If-None-Match` values that are not entity tags are refused (400), never
+/// taken as "no precondition".
+fn malformed_preconditions_are_refused_not_ignored(c: &Client) -> Result<(), String> {
+    let (o, p) = setup(c, "Preconditions")?;
+    let created = create_task(c, &o.bearer(), &p, &json!({"title": "v1"}))?;
+    let t = id_of(&created)?;
+    let etag = created.header("etag").ok_or("ETag")?.to_owned();
+    let path = format!("/v1/tasks/{t}");
+    let body = json!({"title": "changed"}).to_string();
+    let too_long = format!("{}\"x\"", "\"x\", ".repeat(250));
+    for bad in ["t1", "\"t1\", *", "\"a b\"", "\"a\" \"b\"", too_long.as_str()] {
+        let headers =
+            [("Authorization", o.bearer()), ("Content-Type", "application/json".into()), ("If-Match", bad.into())];
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        expect_problem(&c.send("PATCH", &path, &headers, Some(body.as_bytes()))?, 400, "malformed")
+            .map_err(|e| format!("If-Match {:?}: {e}", bad.get(..40)))?;
+        let get = c.send("GET", &path, &[("Authorization", &o.bearer()), ("If-None-Match", bad)], None)?;
+        expect_problem(&get, 400, "malformed").map_err(|e| format!("If-None-Match {:?}: {e}", bad.get(..40)))?;
+    }
+    let now = c.authed("GET", &path, &o.bearer())?;
+    ensure_eq!(now.json()?["title"].as_str(), Some("v1"), "a refused PATCH changed nothing");
+    let list = format!("W/\"nope\", {etag}");
+    let res = c.send("GET", &path, &[("Authorization", &o.bearer()), ("If-None-Match", &list)], None)?;
+    ensure_eq!(res.status, 304, "a list of entity tags");
+    ensure_eq!(res.header("etag"), Some(etag.as_str()), "the 304 carries the ETag");
+    let any = [("Authorization", o.bearer()), ("Content-Type", "application/json".into()), ("If-Match", "*".into())];
+    let any: Vec<(&str, &str)> = any.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ensure_eq!(c.send("PATCH", &path, &any, Some(body.as_bytes()))?.status, 200, "If-Match: *");
     Ok(())
 }
 
