@@ -18,6 +18,7 @@ lib_init
 
 CLIENTS_DIR="$ROOT/tests/clients"
 OUT="$ROOT/.tmp/clients"
+LOGS="$OUT/logs"
 CLIENTS_VENV="${TASKAPI_CLIENTS_VENV:-$HOME/.cache/taskapi/clients-venv}"
 BIN="$CLIENTS_DIR/node_modules/.bin"
 
@@ -38,21 +39,6 @@ ensure_client_tools() {
   fi
 }
 
-PASSED=0
-FAILED=0
-SUMMARY=()
-record() { # name passed failed
-  PASSED=$((PASSED + $2)); FAILED=$((FAILED + $3))
-  SUMMARY+=("$(printf '%-44s %3d passed, %d failed' "$1" "$2" "$3")")
-}
-# check NAME COMMAND...: one check that passes when the command does; its output goes to
-# $OUT/logs/NAME.log and is shown when it fails.
-check() {
-  local name="$1" logf="$OUT/logs/${1//[^A-Za-z0-9._-]/_}.log"
-  shift
-  if "$@" >"$logf" 2>&1; then record "$name" 1 0; else
-    echo "FAILED: $name (log: ${logf#"$ROOT/"})"; sed 's/^/    /' "$logf" | tail -40; record "$name" 0 1; fi
-}
 # warnings NAME COUNT LOGFILE PATTERN: prints the generator's warnings; passes when none.
 warnings() {
   local name="$1" n="$2" logf="$3" pattern="$4"
@@ -91,7 +77,7 @@ PY
 }
 
 log "openapi-python-client (pinned in tests/clients/requirements.txt)"
-check "generate[openapi-python-client]" env PATH="$CLIENTS_VENV/bin:$PATH" COLUMNS=200 \
+record_cmd "generate[openapi-python-client]" env PATH="$CLIENTS_VENV/bin:$PATH" COLUMNS=200 \
   "$CLIENTS_VENV/bin/openapi-python-client" generate --path openapi.json \
   --config "$CLIENTS_DIR/openapi-python-client.yaml" --meta none \
   --output-path "$OUT/python/taskapi_client" --overwrite
@@ -100,30 +86,30 @@ warnings openapi-python-client "$(grep -c '^WARNING' "$PYLOG" || true)" "$PYLOG"
 [[ -d "$OUT/python/taskapi_client/models" ]] && count_models openapi-python-client
 
 log "@hey-api/openapi-ts"
-check "generate[hey-api]" "$BIN/openapi-ts" -f "$CLIENTS_DIR/openapi-ts.config.mjs"
+record_cmd "generate[hey-api]" "$BIN/openapi-ts" -f "$CLIENTS_DIR/openapi-ts.config.mjs"
 HEYLOG="$OUT/logs/generate_hey-api_.log"
 warnings hey-api "$(grep -c -i -E '⚠|\bwarn' "$HEYLOG" || true)" "$HEYLOG" '⚠|[Ww]arn'
 [[ -f "$OUT/hey-api/types.gen.ts" ]] && count_models hey-api
-check "tsc --strict [hey-api]" "$BIN/tsc" -p "$CLIENTS_DIR/tsconfig.hey-api.json"
+record_cmd "tsc --strict [hey-api]" "$BIN/tsc" -p "$CLIENTS_DIR/tsconfig.hey-api.json"
 
 log "orval (headers: true)"
-check "generate[orval]" "$BIN/orval" --config "$CLIENTS_DIR/orval.config.cjs"
+record_cmd "generate[orval]" "$BIN/orval" --config "$CLIENTS_DIR/orval.config.cjs"
 ORVLOG="$OUT/logs/generate_orval_.log"
 warnings orval "$(grep -c '⚠' "$ORVLOG" || true)" "$ORVLOG" '⚠'
 [[ -d "$OUT/orval/model" ]] && count_models orval
-check "tsc --strict [orval]" "$BIN/tsc" -p "$CLIENTS_DIR/tsconfig.orval.json"
+record_cmd "tsc --strict [orval]" "$BIN/tsc" -p "$CLIENTS_DIR/tsconfig.orval.json"
 
 log "mypy --strict: tests/clients/flow.py against the generated Python client"
-check "mypy --strict flow.py" env MYPYPATH="$OUT/python" "$CLIENTS_VENV/bin/mypy" \
+record_cmd "mypy --strict flow.py" env MYPYPATH="$OUT/python" "$CLIENTS_VENV/bin/mypy" \
   --config-file "$CLIENTS_DIR/mypy.ini" --cache-dir "$OUT/mypy-cache" "$CLIENTS_DIR/flow.py"
 
 log "Spectral (spectral:oas, OWASP 2023, this API's rules)"
-check "spectral" "$BIN/spectral" lint openapi.json --ruleset "$CLIENTS_DIR/.spectral.yaml" \
+record_cmd "spectral" "$BIN/spectral" lint openapi.json --ruleset "$CLIENTS_DIR/.spectral.yaml" \
   --fail-severity hint --display-only-failures
 grep -E '✖ [0-9]+ problems?' "$OUT/logs/spectral.log" | sed 's/^/  spectral: /' || true
 
 log "Redocly (recommended)"
-check "redocly" "$BIN/redocly" lint openapi.json --config "$CLIENTS_DIR/redocly.yaml" --max-problems 1000
+record_cmd "redocly" "$BIN/redocly" lint openapi.json --config "$CLIENTS_DIR/redocly.yaml" --max-problems 1000
 grep -E 'Validation failed|Woohoo|valid' "$OUT/logs/redocly.log" | sed 's/^/  redocly: /' || true
 
 # The flow, and the served document, against each host of BASE_URL.
@@ -131,7 +117,7 @@ for entry in ${BASE_URL:-}; do
   host="${entry%%=*}"; url="${entry#*=}"
   [[ "$entry" == *=* ]] || host="$url"
   log "against $host ($url)"
-  check "served document = openapi.json [$host]" "$CLIENTS_VENV/bin/python" -c '
+  record_cmd "served document = openapi.json [$host]" "$CLIENTS_VENV/bin/python" -c '
 import json, sys, urllib.request
 served = json.load(urllib.request.urlopen(sys.argv[1] + "/v1/openapi.json"))
 sys.exit(0 if served == json.load(open("openapi.json")) else "the served document differs from openapi.json")' "$url"
@@ -147,7 +133,5 @@ sys.exit(0 if served == json.load(open("openapi.json")) else "the served documen
 done
 
 echo
-echo "Summary"
-for line in "${SUMMARY[@]}"; do echo "  $line"; done
-echo "$PASSED passed, $FAILED failed"
-[[ $FAILED -eq 0 ]]
+print_summary
+[[ $TOTAL_FAILED -eq 0 ]]

@@ -22,6 +22,33 @@ lib_init() {
 
 log() { printf '==> %s\n' "$*" >&2; }
 
+# Counted checks, for the scripts that end with `N passed, N failed`: `record NAME PASSED
+# FAILED` adds a row; `record_cmd NAME COMMAND...` is one check passing when the command
+# does, its output in `check_log NAME` (under $LOGS) and shown when it fails;
+# `print_summary` prints the rows and the totals line.
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+SUMMARY=()
+check_log() { echo "$LOGS/${1//[^A-Za-z0-9._-]/_}.log"; }
+record() {
+  TOTAL_PASSED=$((TOTAL_PASSED + $2)); TOTAL_FAILED=$((TOTAL_FAILED + $3))
+  SUMMARY+=("$(printf '%-44s %4d passed, %d failed' "$1" "$2" "$3")")
+}
+record_cmd() {
+  local name="$1" logf
+  logf="$(check_log "$1")"
+  shift
+  if "$@" >"$logf" 2>&1; then record "$name" 1 0; else
+    echo "FAILED: $name (log: ${logf#"$ROOT/"})"; sed 's/^/    /' "$logf" | tail -40; record "$name" 0 1; fi
+}
+print_summary() {
+  echo
+  echo "Summary"
+  local line
+  for line in "${SUMMARY[@]}"; do echo "  $line"; done
+  echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+}
+
 # The wasm-bindgen version the worker links, read from Cargo.lock: the CLI must match it.
 wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
@@ -161,6 +188,13 @@ build_spin_host() {
 
 spin_host_bin() { echo "$CARGO_TARGET_DIR/release/spin-test-host"; }
 
+# A real Spin CLI: $SPIN_BIN, else `spin` on PATH; empty when neither (the caller says it
+# skips). Users install Spin their own way (README, Spin).
+real_spin_bin() {
+  if [[ -n "${SPIN_BIN:-}" && -x "$SPIN_BIN" ]]; then echo "$SPIN_BIN"; return; fi
+  command -v spin 2>/dev/null || true
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -216,6 +250,22 @@ start_workers() {
   for kv in "$@"; do vars+=(--var "${kv%%=*}:${kv#*=}"); done
   setsid npx wrangler dev --ip 127.0.0.1 --port "$port" --inspector-port "$(free_port)" --inspector-ip 127.0.0.1 \
     --persist-to "$state" "${vars[@]}" >"$logs/wrangler-dev-$name.log" 2>&1 &
+  PIDS+=($!)
+}
+
+# start_real_spin NAME PORT LOGDIR [KEY=VALUE ...]: `spin up` of the repository's
+# spin.toml (its `source` pointed at the built component) in a fresh state directory,
+# migrations passed with --sqlite, variables as SPIN_VARIABLE_*.
+start_real_spin() {
+  local name="$1" port="$2" logs="$3" dir="$ROOT/.tmp/real-spin-$1" env=() inits=() kv f
+  shift 3
+  rm -rf "$dir" && mkdir -p "$dir"
+  sed -E "s#^source = \".*\"\$#source = \"$(spin_component)\"#" spin.toml >"$dir/spin.toml"
+  grep -q "^source = \"$(spin_component)\"" "$dir/spin.toml" || { echo "spin.toml: no source line" >&2; return 1; }
+  for f in migrations/*.sql; do inits+=(--sqlite "@$ROOT/$f"); done
+  for kv in "$@"; do env+=("SPIN_VARIABLE_${kv%%=*}=${kv#*=}"); done
+  setsid env "${env[@]}" "$(real_spin_bin)" up --from "$dir/spin.toml" --listen "127.0.0.1:$port" \
+    --state-dir "$dir/state" "${inits[@]}" >"$logs/real-spin-$name.log" 2>&1 &
   PIDS+=($!)
 }
 

@@ -9,22 +9,9 @@ source "$(dirname "$0")/lib.sh"
 lib_init
 
 LOGS="$ROOT/.tmp/test-logs"
-TOTAL_PASSED=0
-TOTAL_FAILED=0
-SUMMARY=()
-
-record() { # NAME PASSED FAILED
-  TOTAL_PASSED=$((TOTAL_PASSED + $2)); TOTAL_FAILED=$((TOTAL_FAILED + $3))
-  SUMMARY+=("$(printf '%-34s %4d passed, %d failed' "$1" "$2" "$3")")
-}
-
-# record_cmd NAME COMMAND...: one check that passes when the command does.
-record_cmd() {
-  local name="$1"; shift
-  if "$@" >"$LOGS/$name.log" 2>&1; then record "$name" 1 0; else
-    echo "FAILED: $name (log: $LOGS/$name.log)"; tail -30 "$LOGS/$name.log"; record "$name" 0 1; fi
-}
-
+# The trace id the conformance suite sends in a traceparent (tests/conformance, KNOWN_TRACE_ID).
+KNOWN_TRACE_ID="5eed7eaced0000000000000000000001"
+REAL_SPIN=""
 static_checks() {
   log "cargo fmt --check"
   cargo fmt --all --check
@@ -53,7 +40,7 @@ fuzz_targets() {
   local t
   for t in "${FUZZ_TARGETS[@]}"; do
     record_cmd "fuzz[$t]" fuzz_run "$t" "${FUZZ_SECONDS:-10}"
-    grep -E "^(stat::number_of_executed_units|Done)" "$LOGS/fuzz[$t].log" | tail -1 | sed "s/^/  fuzz[$t]: /"
+    grep -E "^(stat::number_of_executed_units|Done)" "$(check_log "fuzz[$t]")" | tail -1 | sed "s/^/  fuzz[$t]: /"
   done
 }
 
@@ -119,10 +106,51 @@ start_hosts() {
   start_spin spin-ratelimit "$SLPORT" "$LOGS" "${limited_config[@]}"
 }
 
+# Real Spin, when there is one (SPIN_BIN, or spin on PATH): the same two instances as the
+# Spin test host runs, under `spin up`.
+start_real_spin_hosts() {
+  REAL_SPIN="$(real_spin_bin)"
+  [[ -n "$REAL_SPIN" ]] || return 0
+  RPORT="$(free_port)"; RLPORT="$(free_port)"
+  log "starting real Spin ($("$REAL_SPIN" --version), 127.0.0.1:$RPORT, rate-limited :$RLPORT)"
+  local main_config limited_config
+  mapfile -t main_config < <("$CARGO_TARGET_DIR/debug/conformance" --print-config)
+  mapfile -t limited_config < <("$CARGO_TARGET_DIR/debug/conformance" --print-config --rate-limited)
+  start_real_spin spin-real "$RPORT" "$LOGS" "${main_config[@]}"
+  start_real_spin spin-real-ratelimit "$RLPORT" "$LOGS" "${limited_config[@]}"
+}
+
+# The log file of a host instance by its name.
+host_log() {
+  case "$1" in
+    workers*) echo "$LOGS/wrangler-dev-$1.log" ;;
+    spin-real*) echo "$LOGS/real-spin-$1.log" ;;
+    *) echo "$LOGS/spin-host-$1.log" ;;
+  esac
+}
+
+# record_counts NAME COMMAND...: a command whose output ends with `N passed, N failed`;
+# its output is shown and its counts recorded (no such line, or a failing status with no
+# failure counted, is one failure).
+record_counts() {
+  local name="$1" logf rc p f line
+  logf="$(check_log "$1")"
+  shift
+  set +e
+  "$@" 2>&1 | tee "$logf" | sed 's/^/  /'
+  rc=${PIPESTATUS[0]}
+  set -e
+  line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logf" | tail -1 || true)"
+  if [[ -z "$line" ]]; then record "$name" 0 1; return; fi
+  read -r p f < <(sed -E 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
+  [[ $rc -ne 0 && $f -eq 0 ]] && f=1
+  record "$name" "$p" "$f"
+}
+
 # run_suite NAME PORT FLAGS: the conformance suite against one running host.
 run_suite() {
   local logf p f line
-  logf="$LOGS/$([[ $1 == workers* ]] && echo wrangler-dev || echo spin-host)-$1.log"
+  logf="$(host_log "$1")"
   if ! wait_for_health "http://127.0.0.1:$2" 90 "$logf"; then
     record "conformance[$1]" 0 1
     return
@@ -141,6 +169,54 @@ conformance_on_hosts() {
   run_suite workers-ratelimit "$WLPORT" "--rate-limited --d1-sessions"
   run_suite spin "$SPORT" --panic-body-from-host
   run_suite spin-ratelimit "$SLPORT" "--rate-limited --panic-body-from-host"
+  if [[ -n "$REAL_SPIN" ]]; then
+    run_suite spin-real "$RPORT" --panic-body-from-host
+    run_suite spin-real-ratelimit "$RLPORT" "--rate-limited --panic-body-from-host"
+  else
+    echo "SKIPPED: the conformance suite on real Spin (set SPIN_BIN, or put spin on PATH)"
+    SUMMARY+=("conformance[spin-real]: SKIPPED (set SPIN_BIN, or put spin on PATH)")
+  fi
+}
+
+# The monitoring files validate offline; on real Spin, the OTLP export carries the
+# caller's trace (tests/otel/spin_otlp_test.py, which says itself when it skips).
+monitoring() {
+  log "monitoring files (scripts/check-monitoring.sh)"
+  record_counts "monitoring files" bash scripts/check-monitoring.sh
+  if [[ -n "$REAL_SPIN" ]]; then
+    log "OpenTelemetry export of real Spin (tests/otel/spin_otlp_test.py)"
+    record_counts "OTLP traces and metrics[spin-real]" env SPIN_BIN="$REAL_SPIN" SPIN_COMPONENT="$(spin_component)" \
+      "${MONITORING_VENV:-$HOME/.cache/taskapi/monitoring-venv}/bin/python" tests/otel/spin_otlp_test.py
+  else
+    echo "SKIPPED: the OTLP export on real Spin (set SPIN_BIN, or put spin on PATH)"
+    SUMMARY+=("OTLP traces and metrics[spin-real]: SKIPPED (set SPIN_BIN, or put spin on PATH)")
+  fi
+}
+
+# Trace context and metrics in the host logs: the conformance suite's known trace id is in
+# a request line of every host (continued, not replaced), and every Workers request line
+# says its Analytics Engine data point was written (the METRICS binding of wrangler.toml).
+telemetry_in_logs() {
+  local h f n points lines
+  for h in workers spin ${REAL_SPIN:+spin-real}; do
+    f="$(host_log "$h")"
+    n=$(grep '"msg":"request"' "$f" | grep -c "\"trace_id\":\"$KNOWN_TRACE_ID\"" || true)
+    echo "  $h: $n request lines in the caller's trace $KNOWN_TRACE_ID"
+    if (( n >= 1 )); then record "trace id continued in logs[$h]" 1 0; else record "trace id continued in logs[$h]" 0 1; fi
+  done
+  f="$(host_log workers)"
+  lines=$(grep -c '"msg":"request"' "$f" || true)
+  points=$(grep '"msg":"request"' "$f" | grep -c '"data_point":true' || true)
+  echo "  workers: $points of $lines request lines wrote their data point"
+  if (( lines > 100 && points == lines )); then record "a data point per request[workers]" 1 0; else
+    record "a data point per request[workers]" 0 1; fi
+}
+
+# Clients generated from openapi.json compile, lint clean, and run their flow on each host.
+generated_clients() {
+  log "generated clients (scripts/clients.sh) against workers and spin"
+  record_counts "generated clients" env BASE_URL="workers=http://127.0.0.1:$WPORT spin=http://127.0.0.1:$SPORT" \
+    bash scripts/clients.sh
 }
 
 # run_schemathesis NAME URL: every check of schemathesis, with a fixture project and task
@@ -175,7 +251,7 @@ clients_and_docs() {
     log "the validation package and $h give the same verdicts"
     record_cmd "validation package = server[$h]" env BASE_URL="http://127.0.0.1:$port" \
       PKG_NODE="$VALIDATE_PKG/node" PKG_WEB="$VALIDATE_PKG/web" node --test "$ROOT/tests/validate/"*.test.mjs
-    grep -h "bodies:" "$LOGS/validation package = server[$h].log" | sed "s/^/  /" || true
+    grep -h "bodies:" "$(check_log "validation package = server[$h]")" | sed "s/^/  /" || true
     log "the /docs page in Chromium against $h"
     record_cmd "docs-page[$h]" env BASE_URL="http://127.0.0.1:$port" SCREENSHOT="$LOGS/docs-$h.png" \
       node --test "$ROOT/tests/docs/"*.test.mjs
@@ -188,10 +264,10 @@ secrets_not_logged() {
   log "scanning host logs for secrets"
   local lines
   if grep -E -n 'eyJ[A-Za-z0-9_-]{10,}\.eyJ|rt_[A-Za-z0-9_-]{43}|tm_[A-Za-z0-9_-]{43}|\$argon2id\$|correct horse battery|wrong password!' \
-      "$LOGS"/wrangler-dev-*.log "$LOGS"/spin-host-*.log >"$LOGS/secret-scan.log" 2>&1; then
+      "$LOGS"/wrangler-dev-*.log "$LOGS"/spin-host-*.log "$LOGS"/real-spin-*.log >"$LOGS/secret-scan.log" 2>&1; then
     echo "secrets found in logs:"; head -5 "$LOGS/secret-scan.log"; record "no secrets in host logs" 0 1
   else
-    lines=$(cat "$LOGS"/wrangler-dev-*.log "$LOGS"/spin-host-*.log | grep -c '"msg":"request"' || true)
+    lines=$(cat "$LOGS"/wrangler-dev-*.log "$LOGS"/spin-host-*.log "$LOGS"/real-spin-*.log 2>/dev/null | grep -c '"msg":"request"' || true)
     echo "  $lines request log lines scanned"
     if (( lines > 100 )); then record "no secrets in host logs" 1 0; else record "no secrets in host logs" 0 1; fi
   fi
@@ -200,20 +276,12 @@ secrets_not_logged() {
 # Every injected panic was logged, with the request id the client sent, by each host.
 panics_logged() {
   local h f n
-  for h in workers spin; do
-    f="$LOGS/wrangler-dev-$h.log"; [[ $h == spin ]] && f="$LOGS/spin-host-$h.log"
+  for h in workers spin ${REAL_SPIN:+spin-real}; do
+    f="$(host_log "$h")"
     n=$(grep -c '"msg":"panic","request_id":"panic-check-' "$f" || true)
     echo "  $h: $n panics logged with their request id"
     if (( n >= 3 )); then record "panics logged with request id[$h]" 1 0; else record "panics logged with request id[$h]" 0 1; fi
   done
-}
-
-summary() {
-  echo
-  echo "Summary"
-  local line
-  for line in "${SUMMARY[@]}"; do echo "  $line"; done
-  echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
 }
 
 main() {
@@ -229,14 +297,18 @@ main() {
   deploy_readiness
   size_budget
   start_hosts
+  start_real_spin_hosts
   conformance_on_hosts
   run_schemathesis workers "http://127.0.0.1:$WPORT"
   run_schemathesis spin "http://127.0.0.1:$SPORT"
   clients_and_docs
+  generated_clients
   stop_started
+  monitoring
   secrets_not_logged
   panics_logged
-  summary
+  telemetry_in_logs
+  print_summary
   [[ $TOTAL_FAILED -eq 0 ]]
 }
 
