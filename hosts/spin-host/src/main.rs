@@ -1,14 +1,16 @@
 //! `spin-test-host`: a minimal stand-in for `spin up` that serves one Spin 4.0
 //! HTTP component (`wasi:http/service@0.3.0-rc-2026-03-15`, as produced by
 //! `#[spin_sdk::http_service]` in spin-sdk 6) over HTTP/1.1, with SQLite,
-//! key-value and variables host implementations. Meant for tests and
-//! benchmarks, not production.
+//! key-value and variables host implementations, and outbound HTTP (plain
+//! `http://` only) to the origins allowed with `--allow-outbound`. Meant for
+//! tests and benchmarks, not production.
 //!
 //! Model (as in Spin): the component is compiled and pre-instantiated once;
 //! every request gets a fresh `Store` and instance.
 
 mod bindings;
 mod kv;
+mod outbound;
 mod sqlite;
 mod variables;
 
@@ -35,7 +37,7 @@ use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
-use wasmtime_wasi_http::p3::{WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::p3::{WasiHttpCtxView, WasiHttpView};
 use wasmtime_wasi_http::WasiHttpCtx;
 
 /// Serve a Spin 4 HTTP component (wasi:http/service@0.3.0-rc-2026-03-15) on
@@ -83,6 +85,15 @@ struct Cli {
     /// from environment variables `SPIN_VARIABLE_<UPPERCASE_NAME>`; `--var` wins.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     vars: Vec<(String, String)>,
+
+    /// Origin the component may send HTTP requests to, as in Spin's
+    /// `allowed_outbound_hosts` (repeatable): `SCHEME://HOST[:PORT]` with
+    /// `*` allowed for the scheme, the host (or `*.domain`) and the port,
+    /// e.g. `http://127.0.0.1:9400` or `*://127.0.0.1:*`; `insecure:allow-all`
+    /// allows everything. Other requests answer `http-request-denied`. Only
+    /// plain HTTP is sent: `https://` answers `TLS-protocol-error`.
+    #[arg(long = "allow-outbound", value_name = "ORIGIN", value_parser = outbound::AllowedOrigin::parse)]
+    allow_outbound: Vec<outbound::AllowedOrigin>,
 }
 
 fn parse_label_path(s: &str) -> Result<(String, PathBuf), String> {
@@ -126,7 +137,7 @@ pub struct HostState {
     pub table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    hooks: NoOutboundHttp,
+    hooks: outbound::OutboundHttp,
     pub shared: Arc<Shared>,
 }
 
@@ -142,32 +153,12 @@ impl WasiHttpView for HostState {
     }
 }
 
-/// Outbound HTTP is not offered (Spin would require `allowed_outbound_hosts`).
-struct NoOutboundHttp;
-
-type OutgoingBody = http_body_util::combinators::UnsyncBoxBody<Bytes, ErrorCode>;
-type ResultFuture = Box<dyn std::future::Future<Output = Result<(), ErrorCode>> + Send>;
-
-impl WasiHttpHooks for NoOutboundHttp {
-    fn send_request(
-        &mut self,
-        _request: http::Request<OutgoingBody>,
-        _options: Option<wasmtime_wasi_http::p3::RequestOptions>,
-        _fut: ResultFuture,
-    ) -> Box<
-        dyn std::future::Future<
-                Output = Result<(http::Response<OutgoingBody>, ResultFuture), wasmtime_wasi::TrappableError<ErrorCode>>,
-            > + Send,
-    > {
-        Box::new(async { Err(ErrorCode::HttpRequestDenied.into()) })
-    }
-}
-
 /// Everything needed to serve requests.
 struct App {
     engine: Engine,
     pre: ServicePre<HostState>,
     shared: Arc<Shared>,
+    outbound: outbound::OutboundHttp,
 }
 
 /// Body type of the responses this server writes.
@@ -207,7 +198,7 @@ fn plain(status: StatusCode, body: &'static str) -> Response<HostBody> {
     resp
 }
 
-type GuestRequest = http::Request<http_body_util::combinators::UnsyncBoxBody<Bytes, ErrorCode>>;
+type GuestRequest = http::Request<outbound::HttpBody>;
 
 /// Headers Spin sets on every request it hands to a component; any incoming
 /// copies are replaced.
@@ -266,7 +257,7 @@ impl App {
                 table: ResourceTable::new(),
                 wasi,
                 http: WasiHttpCtx::new(),
-                hooks: NoOutboundHttp,
+                hooks: self.outbound.clone(),
                 shared: self.shared.clone(),
             },
         )
@@ -393,6 +384,20 @@ fn build_app(cli: &Cli) -> anyhow::Result<App> {
     let vars = variables::Variables::resolve(cli.vars.iter().cloned(), std::env::vars())?;
     eprintln!("spin-test-host: {} variable(s) defined", vars.len());
 
+    // Outbound HTTP.
+    let outbound = outbound::OutboundHttp::new(cli.allow_outbound.clone());
+    if outbound.allowed().is_empty() {
+        eprintln!("spin-test-host: outbound HTTP: none allowed (see --allow-outbound)");
+    }
+    for origin in outbound.allowed() {
+        eprintln!("spin-test-host: outbound HTTP allowed to {origin}");
+        if origin.may_match_https() {
+            eprintln!(
+                "spin-test-host: note: {origin} covers https://, which this host cannot send (no TLS): such requests answer TLS-protocol-error"
+            );
+        }
+    }
+
     // Engine, component, linker.
     let mut config = Config::new();
     config.wasm_component_model_async(true);
@@ -418,7 +423,7 @@ fn build_app(cli: &Cli) -> anyhow::Result<App> {
     let pre =
         ServicePre::new(pre).anyhow().context("the component does not export wasi:http/handler@0.3.0-rc-2026-03-15")?;
 
-    Ok(App { engine, pre, shared: Arc::new(Shared { sqlite: dbs, kv: Arc::new(kv), vars }) })
+    Ok(App { engine, pre, shared: Arc::new(Shared { sqlite: dbs, kv: Arc::new(kv), vars }), outbound })
 }
 
 async fn shutdown_signal() -> anyhow::Result<&'static str> {
