@@ -43,10 +43,32 @@ struct Host {
     child: Child,
     addr: SocketAddr,
     stdout_lines: mpsc::Receiver<String>,
+    /// The host's stderr lines (also echoed to the test's stderr).
+    stderr_lines: mpsc::Receiver<String>,
+}
+
+/// Forwards each line of `from` to the returned channel, until EOF.
+fn lines_of(from: impl Read + Send + 'static, echo: bool) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines() {
+            let Ok(line) = line else { break };
+            if echo {
+                eprintln!("{line}");
+            }
+            // Receiver gone: keep draining so the host never blocks.
+            let _ = tx.send(line);
+        }
+    });
+    rx
 }
 
 impl Host {
     fn start(component: &Path, dir: &Path) -> Host {
+        Host::start_with(component, dir, &[])
+    }
+
+    fn start_with(component: &Path, dir: &Path, extra_args: &[String]) -> Host {
         let init = dir.join("init.sql");
         std::fs::write(
             &init,
@@ -66,21 +88,14 @@ impl Host {
             .args(["--var", "overridden=cli wins"])
             .env("SPIN_VARIABLE_FROM_ENV", "hello from env")
             .env("SPIN_VARIABLE_OVERRIDDEN", "env loses")
+            .args(extra_args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("starting spin-test-host");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
         // Keep draining stdout (the guest logs a line per request there).
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    // Receiver gone: keep draining so the host never blocks.
-                }
-            }
-        });
+        let rx = lines_of(child.stdout.take().expect("piped stdout"), false);
+        let stderr_lines = lines_of(child.stderr.take().expect("piped stderr"), true);
         let deadline = Instant::now() + Duration::from_secs(300);
         let addr = loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -95,7 +110,7 @@ impl Host {
                 break rest.parse().expect("listening address");
             }
         };
-        Host { child, addr, stdout_lines: rx }
+        Host { child, addr, stdout_lines: rx, stderr_lines }
     }
 }
 
@@ -315,6 +330,153 @@ fn serves_spin_component_round_trips() {
         assert!(Instant::now() < deadline, "host did not stop after SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
+    drop(host);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 standing in for an OpenID provider:
+/// for each request it records the request line, the `Host` and `x-test`
+/// headers and the body, then answers `201` with `x-reply: pong` and a body
+/// naming what it got. `/slow` answers after 3 s.
+fn upstream() -> (SocketAddr, mpsc::Receiver<Value>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding the upstream");
+    let addr = listener.local_addr().expect("upstream address");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line).expect("request line");
+                let (mut host, mut test, mut length) = (None, None, 0usize);
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).expect("header line");
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    let (name, value) = line.split_once(':').expect("header");
+                    let value = value.trim().to_string();
+                    match name.to_ascii_lowercase().as_str() {
+                        "host" => host = Some(value),
+                        "x-test" => test = Some(value),
+                        "content-length" => length = value.parse().expect("content-length"),
+                        _ => {}
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).expect("body");
+                if request_line.contains(" /slow ") {
+                    std::thread::sleep(Duration::from_secs(3));
+                }
+                let reply = format!("got {} bytes", body.len());
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 201 Created\r\nx-reply: pong\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                    reply.len()
+                );
+                let _ = tx.send(json!({
+                    "request_line": request_line.trim_end(),
+                    "host": host,
+                    "x_test": test,
+                    "body": String::from_utf8_lossy(&body),
+                }));
+            });
+        }
+    });
+    (addr, rx)
+}
+
+fn outbound(addr: SocketAddr, spec: Value) -> Value {
+    let r = request(addr, "POST", "/outbound", &[("Content-Type", "application/json")], spec.to_string().as_bytes());
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.json()
+}
+
+#[test]
+fn outbound_http_through_the_component() {
+    let component = build_guest();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("outbound-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (upstream_addr, seen) = upstream();
+    let port = upstream_addr.port();
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let host = Host::start_with(
+        &component,
+        &dir,
+        &[
+            "--allow-outbound".into(),
+            format!("http://127.0.0.1:{port}"),
+            "--allow-outbound".into(),
+            "*://localhost:*".into(),
+        ],
+    );
+    let addr = host.addr;
+
+    // Allowed: method, path and query, Host, headers and body reach the
+    // upstream; status, headers and body come back to the guest.
+    let v = outbound(
+        addr,
+        json!({"url": format!("http://127.0.0.1:{port}/token/exchange?code=s3cret-code"), "method": "POST", "body": "grant_type=x"}),
+    );
+    assert_eq!(v, json!({"status": 201, "x_reply": "pong", "body": "got 12 bytes"}));
+    let got = seen.recv_timeout(Duration::from_secs(10)).expect("the upstream saw the request");
+    assert_eq!(
+        got,
+        json!({
+            "request_line": "POST /token/exchange?code=s3cret-code HTTP/1.1",
+            "host": format!("127.0.0.1:{port}"),
+            "x_test": "from the guest",
+            "body": "grant_type=x",
+        })
+    );
+
+    // Not allowed: another port on the same host, or the same server under
+    // a name that is not listed. The upstream sees nothing.
+    let v = outbound(addr, json!({"url": format!("http://127.0.0.1:{closed}/")}));
+    assert_eq!(v, json!({"error": "HTTP-request-denied"}));
+    let v = outbound(addr, json!({"url": format!("http://[::1]:{port}/")}));
+    assert_eq!(v, json!({"error": "HTTP-request-denied"}));
+    assert!(seen.recv_timeout(Duration::from_millis(300)).is_err(), "a denied request reached the upstream");
+
+    // Allowed by the wildcard entry, but nothing listens there.
+    let v = outbound(addr, json!({"url": format!("http://localhost:{closed}/")}));
+    assert_eq!(v, json!({"error": "connection-refused"}));
+
+    // https is allowed by `*://localhost:*` but the test host has no TLS.
+    let v = outbound(addr, json!({"url": format!("https://localhost:{port}/")}));
+    assert_eq!(v, json!({"error": "TLS-protocol-error"}));
+
+    // The guest's first-byte timeout is honoured.
+    let started = Instant::now();
+    let v = outbound(addr, json!({"url": format!("http://127.0.0.1:{port}/slow"), "first_byte_timeout_ms": 300}));
+    assert_eq!(v, json!({"error": "connection-read-timeout"}));
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+
+    // One stderr line per outbound request, without the query string.
+    let mut lines = Vec::new();
+    while let Ok(line) = host.stderr_lines.recv_timeout(Duration::from_millis(500)) {
+        lines.push(line);
+    }
+    let outbound_lines: Vec<&String> =
+        lines.iter().filter(|l| l.starts_with("spin-test-host: outbound ") && l.contains(" -> ")).collect();
+    assert_eq!(outbound_lines.len(), 6, "{lines:#?}");
+    assert!(
+        outbound_lines[0]
+            .starts_with(&format!("spin-test-host: outbound POST http://127.0.0.1:{port}/token/exchange -> 201 in ")),
+        "{lines:#?}"
+    );
+    assert!(outbound_lines[1].contains("-> ErrorCode::HttpRequestDenied (not allowed by --allow-outbound)"));
+    assert!(outbound_lines[3].contains(&format!("GET http://localhost:{closed}/ -> ErrorCode::ConnectionRefused")));
+    assert!(outbound_lines[4].contains("(https is not supported: spin-test-host has no TLS)"));
+    assert!(outbound_lines[5].contains("/slow -> ErrorCode::ConnectionReadTimeout"));
+    assert!(!lines.iter().any(|l| l.contains("s3cret")), "the query string was logged: {lines:#?}");
+
     drop(host);
     let _ = std::fs::remove_dir_all(&dir);
 }

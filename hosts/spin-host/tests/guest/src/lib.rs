@@ -249,6 +249,59 @@ async fn kv() -> anyhow::Result<Json> {
     }))
 }
 
+/// The WIT name of the `wasi:http` error codes the tests expect.
+fn error_code_name(code: &spin_sdk::wasip3::http::types::ErrorCode) -> String {
+    use spin_sdk::wasip3::http::types::ErrorCode as E;
+    match code {
+        E::HttpRequestDenied => "HTTP-request-denied".into(),
+        E::TlsProtocolError => "TLS-protocol-error".into(),
+        E::ConnectionRefused => "connection-refused".into(),
+        E::ConnectionTimeout => "connection-timeout".into(),
+        E::ConnectionReadTimeout => "connection-read-timeout".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Sends the request described by `spec` (`url`, `method`, `body`, optional
+/// `first_byte_timeout_ms`) with `spin_sdk::http::send` and reports what
+/// came back: status, the `x-reply` header and the body, or the error code.
+async fn outbound(spec: &[u8]) -> anyhow::Result<Json> {
+    let spec: Json = serde_json::from_slice(spec)?;
+    let url = spec["url"].as_str().unwrap_or_default();
+    let method = spec["method"].as_str().unwrap_or("GET");
+    let body = spec["body"].as_str().unwrap_or_default().to_string();
+    let mut builder = Request::<()>::builder()
+        .method(method)
+        .uri(url)
+        .header("x-test", "from the guest");
+    if let Some(ms) = spec["first_byte_timeout_ms"].as_u64() {
+        let options = spin_sdk::wasip3::http::types::RequestOptions::new();
+        options
+            .set_first_byte_timeout(Some(ms * 1_000_000))
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        builder = builder.extension(spin_sdk::wasip3::http_compat::RequestOptionsExtension(options));
+    }
+    let request = builder.body(http_body_util::Full::new(bytes::Bytes::from(body)))?;
+    Ok(match spin_sdk::http::send(request).await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let reply = response
+                .headers()
+                .get("x-reply")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                .to_bytes();
+            json!({"status": status, "x_reply": reply, "body": String::from_utf8_lossy(&body)})
+        }
+        Err(code) => json!({"error": error_code_name(&code)}),
+    })
+}
+
 #[http_service]
 async fn handle(req: Request) -> impl IntoResponse {
     let path = req.uri().path().to_string();
@@ -291,6 +344,15 @@ async fn handle(req: Request) -> impl IntoResponse {
                     "query": query,
                     "body": String::from_utf8_lossy(&body),
                 }))
+            }
+            "/outbound" => {
+                let spec = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                    .to_bytes();
+                ok(outbound(&spec).await?)
             }
             "/trap" => panic!("deliberate trap"),
             "/fail" => anyhow::bail!("deliberate handler error"),
