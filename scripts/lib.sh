@@ -270,14 +270,17 @@ start_real_spin() {
 }
 
 # start_spin NAME PORT LOGDIR [KEY=VALUE ...]: the component on the Spin test host over a
-# fresh SQLite file (Spin variable names are the lower-cased keys).
+# fresh SQLite file (Spin variable names are the lower-cased keys). SPIN_ALLOW_OUTBOUND
+# (space-separated origins, e.g. "http://127.0.0.1:9400") allows the component's outbound HTTP.
 start_spin() {
-  local name="$1" port="$2" logs="$3" db="$ROOT/.tmp/spin-$1.sqlite" vars=() inits=() kv k f
+  local name="$1" port="$2" logs="$3" db="$ROOT/.tmp/spin-$1.sqlite" vars=() inits=() outs=() origins=() kv k f o
   shift 3
   rm -f "$db" "$db-wal" "$db-shm"
   for f in migrations/*.sql; do inits+=(--sqlite-init "$f"); done
   for kv in "$@"; do k="${kv%%=*}"; vars+=(--var "${k,,}=${kv#*=}"); done
+  read -ra origins <<<"${SPIN_ALLOW_OUTBOUND:-}"
+  for o in "${origins[@]}"; do outs+=(--allow-outbound "$o"); done
   setsid "$(spin_host_bin)" --component "$(spin_component)" --listen "127.0.0.1:$port" \
-    --sqlite "$db" "${inits[@]}" "${vars[@]}" >"$logs/spin-host-$name.log" 2>&1 &
+    --sqlite "$db" "${inits[@]}" "${vars[@]}" "${outs[@]}" >"$logs/spin-host-$name.log" 2>&1 &
   PIDS+=($!)
 }
