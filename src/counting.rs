@@ -1,6 +1,7 @@
-//! Round trips per request: the request's store and rate limiter are wrapped so that every
-//! call to the shared database or the shared limiter store is counted, for the request's
-//! log line and metrics data point (and the tests that hold routes to one round trip).
+//! Round trips per request: the request's store, rate limiter and outbound HTTP client are
+//! wrapped so that every call to the shared database, the shared limiter store or another
+//! service is counted, for the request's log line and metrics data point (and the tests
+//! that hold routes to one round trip). Outbound calls also carry the request's trace.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use crate::store::{Consistency, Row, Statement, StmtResult, Store, StoreError};
 pub struct RoundTrips {
     store: AtomicU32,
     limiter: AtomicU32,
+    outbound: AtomicU32,
 }
 
 impl RoundTrips {
@@ -26,6 +28,11 @@ impl RoundTrips {
     /// Calls to the limiter's shared store (a lease answered locally is none).
     pub fn limiter(&self) -> u32 {
         self.limiter.load(Ordering::Relaxed)
+    }
+
+    /// Outbound HTTP calls (to OpenID providers).
+    pub fn outbound(&self) -> u32 {
+        self.outbound.load(Ordering::Relaxed)
     }
 
     fn add_store(&self) {
@@ -107,5 +114,25 @@ impl RateLimiter for CountedLimiter {
 
     fn blocked(&self, key: &str, now: i64) -> Option<crate::ratelimit::Decision> {
         self.inner.blocked(key, now)
+    }
+}
+
+/// An outbound HTTP client that counts its calls and passes the request's trace on
+/// (`traceparent` of the request's span, W3C Trace Context).
+pub struct CountedHttp {
+    pub inner: Arc<dyn crate::ports::HttpClient>,
+    pub trips: Arc<RoundTrips>,
+    /// The `traceparent` value outbound calls carry.
+    pub traceparent: Option<http::HeaderValue>,
+}
+
+#[async_trait]
+impl crate::ports::HttpClient for CountedHttp {
+    async fn send(&self, mut req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, crate::ports::HttpError> {
+        self.trips.outbound.fetch_add(1, Ordering::Relaxed);
+        if let Some(tp) = &self.traceparent {
+            req.headers_mut().insert(http::HeaderName::from_static("traceparent"), tp.clone());
+        }
+        self.inner.send(req).await
     }
 }

@@ -37,6 +37,9 @@ pub enum ApiError {
     NotFound(String),
     MethodNotAllowed,
     Conflict(String),
+    /// A sign-in with a provider whose email already belongs to an account that has not
+    /// linked this identity (409): linking is only done by the signed-in user.
+    AccountExists(String),
     InvalidStatusTransition(String),
     PreconditionFailed(String),
     PayloadTooLarge(usize),
@@ -61,6 +64,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::AccountExists(_) => "account-exists",
             ApiError::InvalidStatusTransition(_) => "invalid-status-transition",
             ApiError::PreconditionFailed(_) => "precondition-failed",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
@@ -89,6 +93,7 @@ impl ApiError {
             | ApiError::Forbidden(d)
             | ApiError::NotFound(d)
             | ApiError::Conflict(d)
+            | ApiError::AccountExists(d)
             | ApiError::InvalidStatusTransition(d)
             | ApiError::PreconditionFailed(d) => d.clone(),
             ApiError::MethodNotAllowed => "this method is not allowed on this resource".to_owned(),

@@ -12,6 +12,7 @@ pub mod faults;
 pub mod http;
 pub mod ids;
 pub mod migrations;
+pub mod oidc;
 pub mod ports;
 pub mod ratelimit;
 pub mod service;
@@ -22,7 +23,7 @@ pub mod trace;
 
 pub use error::{ApiError, FieldError};
 pub use http::app;
-pub use ports::{Clock, Logger, Metrics, NoMetrics, Ports, Random};
+pub use ports::{Clock, HttpClient, Logger, Metrics, NoHttp, NoMetrics, Ports, Random};
 pub use settings::{Settings, SettingsError};
 pub use store::{Row, Statement, Store, StoreError, Value};
 

@@ -5,4 +5,5 @@
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../migrations/0001_init.sql")),
     ("0002_single_round_trip", include_str!("../migrations/0002_single_round_trip.sql")),
+    ("0003_oidc", include_str!("../migrations/0003_oidc.sql")),
 ];

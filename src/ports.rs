@@ -114,6 +114,48 @@ impl Metrics for NoMetrics {
     }
 }
 
+/// An outbound HTTP call failed before a response arrived (refused, timed out, not
+/// allowed by the platform, or the response was too large).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpError(pub String);
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "outbound HTTP failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+/// Largest response body an outbound call reads (discovery documents, key sets and token
+/// responses are a few KiB).
+pub const MAX_OUTBOUND_RESPONSE: usize = 1024 * 1024;
+
+/// How long an outbound call may take, connection included.
+pub const OUTBOUND_TIMEOUT_MS: u64 = 10_000;
+
+/// Outbound HTTP (`fetch` on Workers, `wasi:http` on Spin, hyper natively): one request,
+/// its whole response. Hosts apply [`OUTBOUND_TIMEOUT_MS`] and refuse bodies over
+/// [`MAX_OUTBOUND_RESPONSE`]; redirects are not followed.
+#[async_trait::async_trait]
+pub trait HttpClient: Send + Sync {
+    /// Sends `req` and reads the response.
+    ///
+    /// # Errors
+    /// When no response arrived (an HTTP error status is a response, not an error).
+    async fn send(&self, req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, HttpError>;
+}
+
+/// A host without outbound HTTP: every call fails (no OpenID provider can be used).
+pub struct NoHttp;
+
+#[async_trait::async_trait]
+impl HttpClient for NoHttp {
+    async fn send(&self, _: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, HttpError> {
+        Err(HttpError("this host makes no outbound HTTP calls".to_owned()))
+    }
+}
+
 /// Everything the core needs from its host, built once per isolate/instance.
 #[derive(Clone)]
 pub struct Ports {
@@ -123,5 +165,7 @@ pub struct Ports {
     pub logger: Arc<dyn Logger>,
     pub limiter: Arc<dyn crate::ratelimit::RateLimiter>,
     pub metrics: Arc<dyn Metrics>,
+    /// Outbound HTTP (to OpenID providers).
+    pub http: Arc<dyn HttpClient>,
     pub settings: Arc<Settings>,
 }

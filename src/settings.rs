@@ -49,6 +49,8 @@ pub struct Settings {
     /// Honour the `X-Fault-Inject` request header (a panic, or a failing Nth statement),
     /// for the reliability tests. Refused in production.
     pub fault_injection: bool,
+    /// The OpenID providers people may sign in with (none by default).
+    pub oidc_providers: Vec<crate::oidc::ProviderConfig>,
 }
 
 /// The three rate-limit policies of the contract.
@@ -117,6 +119,9 @@ impl Settings {
         "IPV6_PREFIX_LENGTH",
         "SESSION_MAX_LIFETIME_SECONDS",
         "FAULT_INJECTION",
+        "OIDC_PROVIDERS",
+        "OIDC_CLIENT_SECRETS",
+        "PUBLIC_BASE_URL",
     ];
 
     /// Parses settings from a lookup of variable name to value.
@@ -219,6 +224,11 @@ impl Settings {
                 "FAULT_INJECTION is a test facility and is refused when ENVIRONMENT=production".to_owned(),
             ));
         }
+        let oidc_providers = crate::oidc::config::parse(
+            get("OIDC_PROVIDERS").as_deref(),
+            get("OIDC_CLIENT_SECRETS").as_deref(),
+            get("PUBLIC_BASE_URL").as_deref(),
+        )?;
         Ok(Settings {
             environment,
             cors_allowed_origins,
@@ -231,6 +241,7 @@ impl Settings {
             ipv6_prefix_len,
             session_max_lifetime_secs,
             fault_injection,
+            oidc_providers,
         })
     }
 

@@ -61,6 +61,10 @@ id!(
     /// An event of a project's log.
     EventId
 );
+id!(
+    /// An identity of an OpenID provider linked to an account.
+    IdentityId
+);
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,7 @@
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use http::StatusCode;
+use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -10,6 +10,7 @@ use super::auth::{Auth, SessionAuth};
 use super::extract::{JsonBody, OptionalJsonBody};
 use super::limits::AuthIpLimit;
 use super::state::Ctx;
+use crate::auth::{cookie, SessionMode};
 use crate::domain::user::{DisplayName, Email, Password, User};
 use crate::error::{ApiError, Errors};
 use crate::service::accounts::{self, TokenResponse};
@@ -25,6 +26,9 @@ pub struct RegisterRequest {
     /// 1–100 characters.
     #[schema(example = "Ada Lovelace")]
     pub name: String,
+    /// `token` (default): the refresh token in the body; `cookie`: in the `__Host-refresh`
+    /// cookie (HttpOnly), for browser apps.
+    pub session: Option<SessionMode>,
 }
 
 impl RegisterRequest {
@@ -56,12 +60,15 @@ pub struct LoginRequest {
     pub email: String,
     #[schema(format = Password, example = "correct horse battery staple")]
     pub password: String,
+    /// `token` (default) or `cookie` (the refresh token in the `__Host-refresh` cookie).
+    pub session: Option<SessionMode>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// The body of a refresh; leave it out (or send `{}`) to use the `__Host-refresh` cookie.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    pub refresh_token: String,
+    pub refresh_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -117,7 +124,8 @@ impl ChangePasswordRequest {
     security(),
     request_body = RegisterRequest,
     responses(
-        (status = 201, description = "Account created, signed in", body = RegisterResponse),
+        (status = 201, description = "Account created, signed in (in cookie mode the refresh token is in `Set-Cookie`)", body = RegisterResponse,
+            headers(("Set-Cookie" = String, description = "`__Host-refresh` in cookie mode"))),
         (status = 409, description = "The email is taken (case-insensitively)", body = super::Problem),
     ))]
 pub async fn register(
@@ -127,7 +135,56 @@ pub async fn register(
 ) -> Result<Response, ApiError> {
     let (email, password, name) = req.validate()?;
     let (user, tokens) = accounts::register(&ctx.ports, email, password, name).await?;
-    Ok((StatusCode::CREATED, Json(RegisterResponse { tokens, user })).into_response())
+    Ok(signed_in(StatusCode::CREATED, tokens, Some(user), req.session.unwrap_or(SessionMode::Token)))
+}
+
+/// A signed-in answer: the token response (with the user when given); in cookie mode the
+/// refresh token goes into the `__Host-refresh` cookie instead of the body.
+pub fn signed_in(status: StatusCode, mut tokens: TokenResponse, user: Option<User>, mode: SessionMode) -> Response {
+    let cookie = match (mode, tokens.refresh_token.take()) {
+        (SessionMode::Cookie, Some(rt)) => Some(cookie::set_refresh(&rt, tokens.refresh_expires_in)),
+        (_, rt) => {
+            tokens.refresh_token = rt;
+            None
+        }
+    };
+    let mut res = match user {
+        Some(user) => (status, Json(RegisterResponse { tokens, user })).into_response(),
+        None => (status, Json(tokens)).into_response(),
+    };
+    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res
+}
+
+fn clear_cookie(mut res: Response) -> Response {
+    if let Ok(c) = HeaderValue::from_str(&cookie::clear_refresh()) {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res
+}
+
+/// A request authenticated by the refresh cookie must come from an allowed origin and be
+/// sent as JSON (which a cross-site form cannot do without a CORS preflight).
+fn check_cookie_request(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    if !origin.is_some_and(|o| allowed.iter().any(|a| a == o)) {
+        return Err(ApiError::Forbidden(
+            "a refresh with the session cookie must come from an allowed origin (the Origin header)".to_owned(),
+        ));
+    }
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::Forbidden(
+            "a refresh with the session cookie must be sent with `Content-Type: application/json`".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// Sign in with email and password.
@@ -135,44 +192,62 @@ pub async fn register(
     security(),
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 200, description = "Signed in (in cookie mode the refresh token is in `Set-Cookie`, not the body)", body = TokenResponse,
+            headers(("Set-Cookie" = String, description = "`__Host-refresh` in cookie mode"))),
         (status = 401, description = "Unknown email or wrong password (indistinguishable)", body = super::Problem),
     ))]
-pub async fn login(
-    ctx: Ctx,
-    _limit: AuthIpLimit,
-    JsonBody(req): JsonBody<LoginRequest>,
-) -> Result<Json<TokenResponse>, ApiError> {
-    accounts::login(&ctx.ports, &req.email, &req.password).await.map(Json)
+pub async fn login(ctx: Ctx, _limit: AuthIpLimit, JsonBody(req): JsonBody<LoginRequest>) -> Result<Response, ApiError> {
+    let tokens = accounts::login(&ctx.ports, &req.email, &req.password).await?;
+    Ok(signed_in(StatusCode::OK, tokens, None, req.session.unwrap_or(SessionMode::Token)))
 }
 
 /// Exchange a refresh token for new tokens. The presented token dies; presenting it
 /// again revokes the whole session.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", operation_id = "refresh",
     security(),
-    request_body = RefreshRequest,
+    request_body(content = Option<RefreshRequest>, description = "`{\"refresh_token\": …}`; leave the body out to use the `__Host-refresh` cookie"),
+    params(("Cookie" = Option<String>, Header, description = "`__Host-refresh=…` of a cookie session, used when the body has no refresh token")),
     responses(
-        (status = 200, description = "New tokens", body = TokenResponse),
-        (status = 401, description = "Invalid, expired, revoked or already-used refresh token", body = super::Problem),
+        (status = 200, description = "New tokens (with the cookie: a new cookie, and no refresh token in the body)", body = TokenResponse,
+            headers(("Set-Cookie" = String, description = "The rotated `__Host-refresh` in cookie mode"))),
+        (status = 401, description = "Invalid, expired, revoked or already-used refresh token (a failing cookie is cleared)", body = super::Problem),
+        (status = 403, description = "A cookie refresh without an allowed `Origin` or without `Content-Type: application/json`", body = super::Problem),
     ))]
 pub async fn refresh(
     ctx: Ctx,
     _limit: AuthIpLimit,
-    JsonBody(req): JsonBody<RefreshRequest>,
-) -> Result<Json<TokenResponse>, ApiError> {
-    accounts::refresh(&ctx.ports, &req.refresh_token).await.map(Json)
+    headers: HeaderMap,
+    OptionalJsonBody(req): OptionalJsonBody<RefreshRequest>,
+) -> Result<Response, ApiError> {
+    if let Some(rt) = req.refresh_token {
+        let tokens = accounts::refresh(&ctx.ports, &rt).await?;
+        return Ok(signed_in(StatusCode::OK, tokens, None, SessionMode::Token));
+    }
+    let from_cookie = cookie::refresh_from(headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()));
+    let Some(rt) = from_cookie else {
+        return Err(ApiError::Unauthenticated(
+            "no refresh token: send `refresh_token`, or the `__Host-refresh` cookie of a cookie session".to_owned(),
+        ));
+    };
+    check_cookie_request(&headers, &ctx.ports.settings.cors_allowed_origins)?;
+    match accounts::refresh(&ctx.ports, rt).await {
+        Ok(tokens) => Ok(signed_in(StatusCode::OK, tokens, None, SessionMode::Cookie)),
+        // A cookie that no longer works is removed.
+        Err(e) => Ok(clear_cookie(e.into_response())),
+    }
 }
 
 /// End this session: its refresh token dies at once; its access tokens expire on their own.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", operation_id = "logout",
     security(("accessToken" = [])),
     responses(
-        (status = 204, description = "Signed out"),
+        (status = 204, description = "Signed out (the `__Host-refresh` cookie is cleared)",
+            headers(("Set-Cookie" = String, description = "Clears `__Host-refresh`"))),
         (status = 403, description = "API keys cannot manage sessions", body = super::Problem),
     ))]
-pub async fn logout(s: SessionAuth) -> Result<StatusCode, ApiError> {
+pub async fn logout(s: SessionAuth) -> Result<Response, ApiError> {
     accounts::logout(&s.ctx.ports, &s.caller.user_id, &s.sid).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(clear_cookie(StatusCode::NO_CONTENT.into_response()))
 }
 
 /// End every session of the caller and, unless `keep_api_keys` is true, delete every API
@@ -181,15 +256,16 @@ pub async fn logout(s: SessionAuth) -> Result<StatusCode, ApiError> {
     security(("accessToken" = [])),
     request_body(content = Option<LogoutAllRequest>, description = "Optional; `{\"keep_api_keys\": true}` keeps the API keys"),
     responses(
-        (status = 204, description = "Every session ended (and every API key deleted unless kept)"),
+        (status = 204, description = "Every session ended (and every API key deleted unless kept; the `__Host-refresh` cookie is cleared)",
+            headers(("Set-Cookie" = String, description = "Clears `__Host-refresh`"))),
         (status = 403, description = "API keys cannot manage sessions", body = super::Problem),
     ))]
 pub async fn logout_all(
     s: SessionAuth,
     OptionalJsonBody(req): OptionalJsonBody<LogoutAllRequest>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     accounts::logout_all(&s.ctx.ports, &s.caller.user_id, req.keep_api_keys.unwrap_or(false)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(clear_cookie(StatusCode::NO_CONTENT.into_response()))
 }
 
 /// The caller's account.

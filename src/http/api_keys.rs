@@ -73,8 +73,16 @@ pub async fn create_api_key(
     JsonBody(req): JsonBody<CreateApiKeyRequest>,
 ) -> Result<Response, ApiError> {
     let (name, scopes) = req.validate()?;
-    let (api_key, key) =
-        api_keys::create(&s.ctx.ports, &s.caller.user_id, &req.password, name, scopes, req.expires_in_days).await?;
+    let (api_key, key) = api_keys::create(
+        &s.ctx.ports,
+        &s.caller.user_id,
+        s.caller.session(),
+        &req.password,
+        name,
+        scopes,
+        req.expires_in_days,
+    )
+    .await?;
     let location = format!("/v1/api-keys/{}", api_key.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(CreatedApiKey { api_key, key })).into_response())
 }

@@ -155,8 +155,17 @@ pub async fn enforce(
 }
 
 /// The routes whose handlers take [`AuthIpLimit`]: the only unauthenticated routes that
-/// are rate limited (every authenticated route is, per principal).
-pub const AUTH_IP_PATHS: [&str; 3] = ["/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh"];
+/// are rate limited (every authenticated route is, per principal). The sign-in routes of
+/// the OpenID providers share the budget: each sign-in spends three (authorize,
+/// callback, token).
+pub const AUTH_IP_PATHS: [&str; 6] = [
+    "/v1/auth/register",
+    "/v1/auth/login",
+    "/v1/auth/refresh",
+    "/v1/auth/oidc/{provider}/authorize",
+    "/v1/auth/oidc/{provider}/callback",
+    "/v1/auth/oidc/token",
+];
 
 /// The per-IP limit of register, login and refresh. Login fails closed (a broken limiter
 /// must not open the door to password guessing); register and refresh fail open.

@@ -54,6 +54,8 @@ pub struct LogFields {
     pub limiter_error: Option<String>,
     /// The host could not open a replica session; the request read at the primary.
     pub session_error: Option<String>,
+    /// Why a sign-in with a provider was refused (answered by a redirect, not a problem).
+    pub refusal: Option<String>,
 }
 
 /// Where a request's first query may run, from its method and `X-D1-Bookmark`: safe
@@ -77,6 +79,12 @@ impl LogContext {
     pub fn set_rate_limit(&self, applied: super::limits::Applied) {
         if let Ok(mut f) = self.0.lock() {
             f.rate_limit = Some(applied);
+        }
+    }
+
+    pub fn set_refusal(&self, why: &str) {
+        if let Ok(mut f) = self.0.lock() {
+            f.refusal = Some(why.to_owned());
         }
     }
 
@@ -108,6 +116,9 @@ struct LogLine<'a> {
     /// Round trips to the database and to the rate limiter's shared store.
     store_calls: u32,
     limiter_calls: u32,
+    /// Calls to other services (OpenID providers); left out when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    outbound_calls: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     problem: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,12 +127,18 @@ struct LogLine<'a> {
     limiter_error: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     session_error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<&'a str>,
     /// Whether the request's metrics data point was written (absent where the host keeps
     /// none), or why not.
     #[serde(skip_serializing_if = "Option::is_none")]
     data_point: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metrics_error: Option<&'a str>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 const EXPOSED_HEADERS: &str =
@@ -205,7 +222,7 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
                     }
                     _ => {}
                 }
-                req.extensions_mut().insert(state.request(store, &trips));
+                req.extensions_mut().insert(state.request(store, &trips, &trace));
                 next.run(req).await
             }
         }
@@ -238,6 +255,9 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
     if let Some(o) = allowed_origin {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
         h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
+        // Browsers send the refresh cookie cross-origin only to an origin that allows it;
+        // only the configured origins ever get this header (never with a wildcard).
+        h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
     }
     if !ports.settings.cors_allowed_origins.is_empty() {
         h.append(header::VARY, HeaderValue::from_static("Origin"));
@@ -291,10 +311,12 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
             principal: fields.principal.as_deref(),
             store_calls: trips.store(),
             limiter_calls: trips.limiter(),
+            outbound_calls: trips.outbound(),
             problem: problem_slug,
             error: hidden_error.as_deref(),
             limiter_error: fields.limiter_error.as_deref(),
             session_error: fields.session_error.as_deref(),
+            refusal: fields.refusal.as_deref(),
             data_point,
             metrics_error: metrics_error.as_deref(),
         };

@@ -12,6 +12,7 @@ pub mod health;
 pub mod limits;
 pub mod members;
 pub mod middleware;
+pub mod oidc;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
@@ -41,6 +42,12 @@ pub fn router_and_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::logout_all))
         .routes(routes!(accounts::get_me, accounts::update_me))
         .routes(routes!(accounts::change_password))
+        .routes(routes!(oidc::list_providers))
+        .routes(routes!(oidc::authorize))
+        .routes(routes!(oidc::callback))
+        .routes(routes!(oidc::token))
+        .routes(routes!(oidc::list_identities))
+        .routes(routes!(oidc::unlink_identity, oidc::link_identity))
         .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
         .routes(routes!(api_keys::delete_api_key))
         .routes(routes!(projects::create_project, projects::list_projects))

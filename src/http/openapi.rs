@@ -21,7 +21,7 @@ use crate::sql::task_list::{Sort, SortKey};
 Errors are RFC 9457 problem documents (`application/problem+json`) whose `type` is \
 `https://taskapi.dev/problems/{slug}` with one slug per class: validation (422), malformed (400), \
 unauthenticated (401), forbidden (403), not-found (404), method-not-allowed (405), conflict (409), \
-invalid-status-transition (409), precondition-failed (412), payload-too-large (413), \
+account-exists (409), invalid-status-transition (409), precondition-failed (412), payload-too-large (413), \
 unsupported-media-type (415), rate-limited (429), internal (500), unavailable (503). \
 Every response carries `X-Request-Id` (the caller's if it is 1-128 chars of `[A-Za-z0-9._-]`, \
 else a fresh one) and `X-Content-Type-Options: nosniff`. On hosts whose database has read \
@@ -37,7 +37,8 @@ primary. Hosts with one database (Spin SQLite) never answer the header and accep
     modifiers(&SecuritySchemes),
     tags(
         (name = "operations", description = "Health and API description"),
-        (name = "auth", description = "Accounts, sessions (JWT access tokens, rotating refresh tokens) and API keys"),
+        (name = "auth", description = "Accounts, sessions (JWT access tokens, rotating refresh tokens; for browsers, the refresh token in the `__Host-refresh` cookie with `\"session\": \"cookie\"`) and API keys"),
+        (name = "oidc", description = "Sign-in with OpenID Connect providers (authorization code + PKCE), and the identities linked to an account"),
         (name = "projects", description = "Projects, members and roles (the tenant boundary), and the event log"),
         (name = "tasks", description = "Tasks with the status machine, filters, sorts and keyset pagination")
     )
@@ -393,11 +394,8 @@ fn constrain_fields(v: &mut serde_json::Value) {
             "Idempotency-Key",
             json!({"type": "string", "pattern": format!("^[\\x21-\\x7e]{{1,{KEY_MAX_LEN}}}$"), "maxLength": KEY_MAX_LEN}),
         ),
-        ("If-Match", json!({"type": "string", "maxLength": Expect::MAX_HEADER_LEN, "pattern": Expect::HEADER_PATTERN})),
-        (
-            "If-None-Match",
-            json!({"type": "string", "maxLength": Expect::MAX_HEADER_LEN, "pattern": Expect::HEADER_PATTERN}),
-        ),
+        ("If-Match", json!({"type": "string", "pattern": Expect::HEADER_PATTERN})),
+        ("If-None-Match", json!({"type": "string", "pattern": Expect::HEADER_PATTERN})),
     ];
     let Some(paths) = v.get_mut("paths").and_then(Value::as_object_mut) else {
         return;

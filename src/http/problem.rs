@@ -17,6 +17,7 @@ pub const PROBLEM_TYPES: &[(&str, &str, u16)] = &[
     ("not-found", "Not found", 404),
     ("method-not-allowed", "Method not allowed", 405),
     ("conflict", "Conflict", 409),
+    ("account-exists", "An account with this email exists", 409),
     ("invalid-status-transition", "Invalid status transition", 409),
     ("precondition-failed", "Precondition failed", 412),
     ("payload-too-large", "Payload too large", 413),

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::request::Parts;
 
 use super::pagination::CursorCodec;
-use crate::counting::{CountedLimiter, CountedStore, RoundTrips};
+use crate::counting::{CountedHttp, CountedLimiter, CountedStore, RoundTrips};
 use crate::error::{internal, ApiError};
 use crate::ports::Ports;
 use crate::service::auth::Caches;
@@ -25,6 +25,7 @@ struct Shared {
     ports: Ports,
     cursors: CursorCodec,
     caches: Caches,
+    oidc: crate::oidc::Providers,
     openapi: OnceLock<Bytes>,
     doc: utoipa::openapi::OpenApi,
 }
@@ -32,7 +33,8 @@ struct Shared {
 impl AppState {
     pub(super) fn new(ports: Ports, doc: utoipa::openapi::OpenApi) -> Self {
         let cursors = CursorCodec::new(ports.settings.cursor_key());
-        AppState(Arc::new(Shared { ports, cursors, caches: Caches::default(), openapi: OnceLock::new(), doc }))
+        let oidc = crate::oidc::Providers::new(ports.settings.oidc_providers.clone());
+        AppState(Arc::new(Shared { ports, cursors, caches: Caches::default(), oidc, openapi: OnceLock::new(), doc }))
     }
 
     /// The instance's ports as the host built them: for the request middleware only
@@ -44,10 +46,20 @@ impl AppState {
     /// The context of one request, on `store` (or the instance's store), with its store
     /// and limiter calls counted in `trips`: called by the request middleware only, which
     /// decides the request's store.
-    pub(super) fn request(&self, store: Option<Arc<dyn Store>>, trips: &Arc<RoundTrips>) -> Ctx {
+    pub(super) fn request(
+        &self,
+        store: Option<Arc<dyn Store>>,
+        trips: &Arc<RoundTrips>,
+        trace: &crate::trace::TraceContext,
+    ) -> Ctx {
         let mut ports = self.0.ports.clone();
         ports.store = Arc::new(CountedStore { inner: store.unwrap_or(ports.store), trips: trips.clone() });
         ports.limiter = Arc::new(CountedLimiter { inner: ports.limiter, trips: trips.clone() });
+        ports.http = Arc::new(CountedHttp {
+            inner: ports.http,
+            trips: trips.clone(),
+            traceparent: http::HeaderValue::from_str(&trace.header()).ok(),
+        });
         Ctx { ports, app: self.clone() }
     }
 }
@@ -67,6 +79,11 @@ impl Ctx {
 
     pub fn caches(&self) -> &Caches {
         &self.app.0.caches
+    }
+
+    /// The configured OpenID providers, with the instance's cache of their metadata.
+    pub fn oidc(&self) -> &crate::oidc::Providers {
+        &self.app.0.oidc
     }
 
     /// The same request on another store (the authenticated caller's).

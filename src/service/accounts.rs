@@ -26,22 +26,29 @@ pub struct TokenResponse {
     /// Seconds until the access token expires.
     #[schema(example = 900)]
     pub expires_in: i64,
-    /// Opaque; exchange at `POST /v1/auth/refresh`. Single use: every refresh returns a new one.
-    pub refresh_token: String,
+    /// Opaque; exchange at `POST /v1/auth/refresh`. Single use: every refresh returns a new
+    /// one. Absent in cookie mode, where it travels in the `__Host-refresh` cookie instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// Seconds until the refresh token expires.
     #[schema(example = 604800)]
     pub refresh_expires_in: i64,
 }
 
 /// A new session's statements and the tokens to hand out.
-struct NewSession {
-    stmts: Vec<Statement>,
-    tokens: TokenResponse,
+pub(super) struct NewSession {
+    pub(super) stmts: Vec<Statement>,
+    pub(super) tokens: TokenResponse,
 }
 
 /// Opens a session for `user`; with `verified_hash`, only while the account's password
 /// hash is still the one just verified.
-fn open_session(ports: &Ports, user: &UserId, now: i64, verified_hash: Option<&str>) -> Result<NewSession, ApiError> {
+pub(super) fn open_session(
+    ports: &Ports,
+    user: &UserId,
+    now: i64,
+    verified_hash: Option<&str>,
+) -> Result<NewSession, ApiError> {
     let s = &ports.settings;
     let sid = SessionId::new(super::new_id(ports)?);
     let refresh = tokens::generate(REFRESH_PREFIX, ports.random.as_ref()).map_err(internal)?;
@@ -59,7 +66,7 @@ fn token_response(ports: &Ports, access_token: String, refresh_token: String, re
         access_token,
         token_type: "Bearer",
         expires_in: ports.settings.jwt.access_ttl_secs,
-        refresh_token,
+        refresh_token: Some(refresh_token),
         refresh_expires_in: refresh_secs,
     }
 }
@@ -158,6 +165,12 @@ pub async fn login(ports: &Ports, email: &str, password_given: &str) -> Result<T
         return Err(ApiError::Unauthenticated(BAD_LOGIN.to_owned()));
     };
     let (user, stored) = (UserId::new(row.text(0)?), row.text(1)?);
+    if stored.is_empty() {
+        // An account without a password (it signs in with a provider): no password is
+        // right, and the answer takes as long as a verification.
+        let _ = password::hash(password_given, params, ports.random.as_ref());
+        return Err(ApiError::Unauthenticated(BAD_LOGIN.to_owned()));
+    }
     let verdict = password::verify(password_given, &stored, params);
     if verdict == Verdict::Wrong {
         return Err(ApiError::Unauthenticated(BAD_LOGIN.to_owned()));
@@ -248,15 +261,38 @@ pub async fn rename(ports: &Ports, caller: &Caller, name: &DisplayName) -> Resul
     rows.first().map(q::decode_user).transpose()?.ok_or_else(account_gone)
 }
 
+/// How recent a provider sign-in must be to stand in for the password of an account that
+/// has none (to create an API key or set a first password).
+pub const RECENT_SIGN_IN_MS: i64 = 10 * 60 * 1000;
+
 /// Checks the caller's current password, charged to its account's failed-password
-/// budget (a wrong guess counts like a failed login); returns the verified hash.
+/// budget (a wrong guess counts like a failed login); returns the verified hash. An
+/// account without a password (empty hash) proves itself with a session that began at
+/// most [`RECENT_SIGN_IN_MS`] ago instead, and `given` must then be empty.
 ///
 /// # Errors
-/// `Forbidden` when it is wrong, `RateLimited` when the budget is spent.
-pub async fn verify_password(ports: &Ports, user: &UserId, given: &str, wrong: &str) -> Result<String, ApiError> {
-    let rows = ports.store.query(q::password_hash(user)).await?;
+/// `Forbidden` when it is wrong (or the sign-in is not recent), `RateLimited` when the
+/// budget is spent.
+pub async fn verify_password(
+    ports: &Ports,
+    user: &UserId,
+    session: Option<&SessionId>,
+    given: &str,
+    wrong: &str,
+) -> Result<String, ApiError> {
+    let rows = ports.store.query(q::password_hash(user, session)).await?;
     let row = rows.first().ok_or_else(account_gone)?;
-    let (stored, email) = (row.text(0)?, row.text(1)?);
+    let (stored, email, began) = (row.text(0)?, row.text(1)?, row.opt_int(2)?);
+    if stored.is_empty() {
+        let recent = began.is_some_and(|t| ports.clock.now_ms().saturating_sub(t) <= RECENT_SIGN_IN_MS);
+        if given.is_empty() && recent {
+            return Ok(stored);
+        }
+        return Err(ApiError::Forbidden(format!(
+            "this account has no password: sign in with its provider again and, within {} minutes, send an empty password",
+            RECENT_SIGN_IN_MS / 60_000
+        )));
+    }
     let attempt = PasswordAttempt::charge(ports, &email).await?;
     if password::verify(given, &stored, ports.settings.password_hash) == Verdict::Wrong {
         return Err(ApiError::Forbidden(wrong.to_owned()));
@@ -278,7 +314,7 @@ pub async fn change_password(
     (current, new): (&str, &Password),
     keep_api_keys: bool,
 ) -> Result<(), ApiError> {
-    let stored = verify_password(ports, user, current, "the current password is incorrect").await?;
+    let stored = verify_password(ports, user, Some(sid), current, "the current password is incorrect").await?;
     let hash = password::hash(new.expose(), ports.settings.password_hash, ports.random.as_ref()).map_err(internal)?;
     let now = ports.clock.now_ms();
     let mut stmts = vec![

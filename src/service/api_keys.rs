@@ -2,7 +2,7 @@
 
 use crate::auth::tokens::{self, API_KEY_PREFIX};
 use crate::clock::Timestamp;
-use crate::domain::ids::{ApiKeyId, UserId};
+use crate::domain::ids::{ApiKeyId, SessionId, UserId};
 use crate::domain::user::{ApiKey, ApiKeyName, ApiKeyScopes};
 use crate::error::{internal, ApiError};
 use crate::ports::Ports;
@@ -18,12 +18,14 @@ use crate::sql::{self, api_keys as q};
 pub async fn create(
     ports: &Ports,
     user: &UserId,
+    session: Option<&SessionId>,
     password: &str,
     name: ApiKeyName,
     scopes: ApiKeyScopes,
     expires_in_days: Option<i64>,
 ) -> Result<(ApiKey, String), ApiError> {
-    let verified = super::accounts::verify_password(ports, user, password, "the password is incorrect").await?;
+    let verified =
+        super::accounts::verify_password(ports, user, session, password, "the password is incorrect").await?;
     let now = ports.clock.now_ms();
     let secret = tokens::generate(API_KEY_PREFIX, ports.random.as_ref()).map_err(internal)?;
     let key = ApiKey {

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod create;
 pub mod members;
+pub mod oidc;
 pub mod projects;
 pub mod tasks;
 

@@ -54,9 +54,14 @@ pub fn find_login(email_normalized: &str) -> Statement {
     Statement::new("SELECT id, password_hash FROM users WHERE email_normalized = ?1", vec![email_normalized.into()])
 }
 
-/// The password hash of an account, and its email (the key of its failed-password budget).
-pub fn password_hash(user: &UserId) -> Statement {
-    Statement::new("SELECT password_hash, email_normalized FROM users WHERE id = ?1", vec![user.into()])
+/// The password hash of an account, its email (the key of its failed-password budget),
+/// and when the caller's session began (if it is one of this account's).
+pub fn password_hash(user: &UserId, session: Option<&SessionId>) -> Statement {
+    Statement::new(
+        "SELECT u.password_hash, u.email_normalized, s.created_at FROM users u \
+         LEFT JOIN sessions s ON s.id = ?2 AND s.user_id = u.id AND s.revoked_at IS NULL WHERE u.id = ?1",
+        vec![user.into(), session.into()],
+    )
 }
 
 /// A new hash for the same password (parameters changed), only if it is still the one

@@ -16,11 +16,12 @@ pub mod credentials;
 pub mod events;
 pub mod idempotency;
 pub mod members;
+pub mod oidc;
 pub mod projects;
 pub mod task_list;
 pub mod tasks;
 
-use crate::domain::ids::{ApiKeyId, EventId, ProjectId, SessionId, TaskId, UserId};
+use crate::domain::ids::{ApiKeyId, EventId, IdentityId, ProjectId, SessionId, TaskId, UserId};
 use crate::error::ApiError;
 use crate::store::{Row, StmtResult, Value};
 
@@ -38,7 +39,7 @@ macro_rules! id_values {
         }
     )*};
 }
-id_values!(UserId, ProjectId, TaskId, ApiKeyId, SessionId, EventId);
+id_values!(UserId, ProjectId, TaskId, ApiKeyId, SessionId, EventId, IdentityId);
 
 /// The parameters of one statement: each value added gets the next `?N`, returned for
 /// the SQL text, so long statements cannot miscount.

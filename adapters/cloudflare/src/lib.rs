@@ -2,6 +2,7 @@
 //! random source and `console.log` into the core, and hands it each request.
 
 mod d1;
+mod fetch;
 mod limiter;
 mod metrics;
 
@@ -84,6 +85,7 @@ fn build_app(env: &Env) -> Result<Router, String> {
             Ok(dataset) => Arc::new(metrics::AnalyticsEngine::new(dataset)),
             Err(_) => Arc::new(taskapi::NoMetrics),
         },
+        http: Arc::new(fetch::WorkerFetch),
         settings: Arc::new(settings),
     };
     Ok(taskapi::app(ports))

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 pub use taskapi::clock::SystemClock;
-use taskapi::ports::{Level, RandomError};
+use taskapi::ports::{HttpError, Level, RandomError};
 use taskapi::store::StmtResult;
 use taskapi::{Logger, Ports, Random, Row, Settings, Statement, Store, StoreError, Value};
 
@@ -190,6 +190,48 @@ impl taskapi::Metrics for MemoryMetrics {
     }
 }
 
+/// Outbound HTTP with hyper's client: plain `http://` only (this host serves tests and
+/// local development, where providers run on loopback); `https://` URLs are refused.
+pub struct HyperHttp {
+    client: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        http_body_util::Full<bytes::Bytes>,
+    >,
+}
+
+impl Default for HyperHttp {
+    fn default() -> Self {
+        let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        connector.set_connect_timeout(Some(std::time::Duration::from_millis(taskapi::ports::OUTBOUND_TIMEOUT_MS)));
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
+        Self { client }
+    }
+}
+
+#[async_trait]
+impl taskapi::HttpClient for HyperHttp {
+    async fn send(&self, req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, HttpError> {
+        use http_body_util::BodyExt;
+        let limit = taskapi::ports::MAX_OUTBOUND_RESPONSE;
+        let call = async {
+            let res = self
+                .client
+                .request(req.map(|b| http_body_util::Full::new(bytes::Bytes::from(b))))
+                .await
+                .map_err(|e| HttpError(format!("{e:?}")))?;
+            let (parts, body) = res.into_parts();
+            let body = http_body_util::Limited::new(body, limit)
+                .collect()
+                .await
+                .map_err(|e| HttpError(format!("reading the response (at most {limit} bytes): {e}")))?;
+            Ok(http::Response::from_parts(parts, body.to_bytes().to_vec()))
+        };
+        tokio::time::timeout(std::time::Duration::from_millis(taskapi::ports::OUTBOUND_TIMEOUT_MS), call)
+            .await
+            .map_err(|_| HttpError(format!("no response within {} ms", taskapi::ports::OUTBOUND_TIMEOUT_MS)))?
+    }
+}
+
 /// Ports for a native host over the given store; rate limits live in the same SQLite.
 pub fn ports(store: Arc<dyn Store>, settings: Settings, logger: Arc<dyn Logger>) -> Ports {
     Ports {
@@ -199,6 +241,7 @@ pub fn ports(store: Arc<dyn Store>, settings: Settings, logger: Arc<dyn Logger>)
         random: Arc::new(OsRandom),
         logger,
         metrics: Arc::new(taskapi::NoMetrics),
+        http: Arc::new(HyperHttp::default()),
         settings: Arc::new(settings),
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use taskapi::clock::SystemClock;
-use taskapi::ports::{Level, RandomError};
+use taskapi::ports::{HttpClient, HttpError, Level, RandomError, MAX_OUTBOUND_RESPONSE};
 use taskapi::{Logger, Ports, Random, Settings};
 use tower_service::Service;
 
@@ -16,6 +16,33 @@ struct WasiRandom;
 impl Random for WasiRandom {
     fn fill(&self, buf: &mut [u8]) -> Result<(), RandomError> {
         getrandom::fill(buf).map_err(|e| RandomError(e.to_string()))
+    }
+}
+
+/// Outbound HTTP through `wasi:http` (Spin refuses hosts its manifest's
+/// `allowed_outbound_hosts` does not list).
+struct SpinHttp;
+
+#[async_trait::async_trait]
+impl HttpClient for SpinHttp {
+    async fn send(&self, req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, HttpError> {
+        use spin_sdk::http::body::IncomingBodyExt;
+        let call = async move {
+            let req = req.map(|b| spin_sdk::http::FullBody::new(bytes::Bytes::from(b)));
+            let res = spin_sdk::http::send(req).await.map_err(|e| HttpError(format!("{e:?}")))?;
+            let (parts, body) = res.into_parts();
+            let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+            if declared.and_then(|v| v.parse::<usize>().ok()).is_some_and(|n| n > MAX_OUTBOUND_RESPONSE) {
+                return Err(HttpError(format!("response larger than {MAX_OUTBOUND_RESPONSE} bytes")));
+            }
+            let bytes = body.bytes().await.map_err(|e| HttpError(format!("reading the response: {e:?}")))?;
+            if bytes.len() > MAX_OUTBOUND_RESPONSE {
+                return Err(HttpError(format!("response larger than {MAX_OUTBOUND_RESPONSE} bytes")));
+            }
+            Ok(http::Response::from_parts(parts, bytes.to_vec()))
+        };
+        // One thread per instance: the wasi:http futures are polled where they were made.
+        send_wrapper::SendWrapper::new(call).await
     }
 }
 
@@ -69,6 +96,7 @@ async fn handle(req: spin_sdk::http::Request) -> http::Response<axum::body::Body
         random: Arc::new(WasiRandom),
         logger: Arc::new(StdoutLogger),
         metrics: Arc::new(taskapi::NoMetrics),
+        http: Arc::new(SpinHttp),
         settings: Arc::new(settings),
     };
     // A panic aborts this instance (wasm32-wasip2 has no unwinding) and Spin answers 500;

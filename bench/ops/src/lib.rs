@@ -100,6 +100,7 @@ fn app(settings: Settings) -> axum::Router {
         random: Arc::new(CountingRandom),
         logger: Arc::new(Discard),
         metrics: Arc::new(taskapi::NoMetrics),
+        http: Arc::new(taskapi::NoHttp),
         settings: Arc::new(settings),
     })
 }

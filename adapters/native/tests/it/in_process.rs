@@ -76,6 +76,7 @@ fn app_with(store: Arc<Switchable>, clock: Arc<ShiftedClock>, settings: Settings
         random: Arc::new(OsRandom),
         logger: captured(),
         metrics: Arc::new(taskapi::NoMetrics),
+        http: Arc::new(taskapi::NoHttp),
         settings: Arc::new(settings),
     };
     App { router: taskapi::app(ports), store, clock }
@@ -237,6 +238,7 @@ fn the_principal_limit_fails_open_and_login_fails_closed_when_the_limiter_store_
         random: Arc::new(OsRandom),
         logger: logger.clone(),
         metrics: Arc::new(taskapi::NoMetrics),
+        http: Arc::new(taskapi::NoHttp),
         settings: Arc::new(settings(&[])),
     };
     let router = taskapi::app(ports);

@@ -42,7 +42,8 @@ fn every_documented_operation_is_routed() {
     for (path, item) in paths {
         let concrete = path
             .replace("{id}", "00000000-0000-7000-8000-000000000000")
-            .replace("{user_id}", "00000000-0000-7000-8000-000000000001");
+            .replace("{user_id}", "00000000-0000-7000-8000-000000000001")
+            .replace("{provider}", "no-such-provider");
         assert!(!concrete.contains('{'), "unfilled parameter in {path}");
         for method in item.as_object().unwrap().keys() {
             let (status, body) = call(&app, &method.to_uppercase(), &concrete);
@@ -110,7 +111,7 @@ fn the_document_describes_problems_security_and_examples() {
     let problem_type = &doc["components"]["schemas"]["ProblemType"];
     assert!(problem_type.get("enum").is_none(), "a problem type is any URI, not a closed enum");
     assert_eq!(problem_type["format"], "uri");
-    assert_eq!(problem_type["examples"].as_array().unwrap().len(), 14, "one type per problem class");
+    assert_eq!(problem_type["examples"].as_array().unwrap().len(), 15, "one type per problem class");
     let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
     assert!(schemes.contains_key("accessToken") && schemes.contains_key("apiKey"));
     let create = &doc["paths"]["/v1/projects/{id}/tasks"]["post"];

@@ -69,6 +69,7 @@ fn host() -> Host {
         random: Arc::new(OsRandom),
         logger: log.clone(),
         metrics: metrics.clone(),
+        http: Arc::new(taskapi::NoHttp),
         settings: Arc::new(settings(&[("RATE_LIMITS_ENABLED", "true")])),
     };
     Host { router: taskapi::app(ports), store, limiter, log, metrics }
@@ -182,6 +183,15 @@ fn every_route_makes_the_documented_number_of_store_round_trips() {
         Row_ { op: "login", method: "POST", path: "/v1/auth/login".into(), token: None, body: Some(json!({"email": "owner@trips.test", "password": "correct horse battery"})), headers: vec![], status: StatusCode::OK, trips: 2 },
         Row_ { op: "refresh", method: "POST", path: "/v1/auth/refresh".into(), token: None, body: Some(json!({"refresh_token": owner_refresh})), headers: vec![], status: StatusCode::OK, trips: 1 },
         Row_ { op: "getMe", method: "GET", path: "/v1/me".into(), token: s(&owner), body: None, headers: vec![], status: StatusCode::OK, trips: 1 },
+        // Sign-in with a provider: the complete flow's trips are checked against a real
+        // provider by the conformance suite (checks/oidc.rs); here, what needs none.
+        Row_ { op: "listOidcProviders", method: "GET", path: "/v1/auth/oidc/providers".into(), token: None, body: None, headers: vec![], status: StatusCode::OK, trips: 0 },
+        Row_ { op: "authorizeOidc", method: "GET", path: "/v1/auth/oidc/nope/authorize?redirect_uri=https%3A%2F%2Fapp.example%2Fcb".into(), token: None, body: None, headers: vec![], status: StatusCode::NOT_FOUND, trips: 0 },
+        Row_ { op: "oidcCallback", method: "GET", path: "/v1/auth/oidc/nope/callback?code=c&state=s".into(), token: None, body: None, headers: vec![], status: StatusCode::NOT_FOUND, trips: 0 },
+        Row_ { op: "exchangeOidcCode", method: "POST", path: "/v1/auth/oidc/token".into(), token: None, body: Some(json!({"code": format!("oc_{}", "A".repeat(43))})), headers: vec![], status: StatusCode::UNAUTHORIZED, trips: 1 },
+        Row_ { op: "listIdentities", method: "GET", path: "/v1/me/identities".into(), token: s(&owner), body: None, headers: vec![], status: StatusCode::OK, trips: 1 },
+        Row_ { op: "unlinkIdentity", method: "DELETE", path: "/v1/me/identities/00000000-0000-7000-8000-000000000000".into(), token: s(&owner), body: None, headers: vec![], status: StatusCode::NOT_FOUND, trips: 1 },
+        Row_ { op: "linkIdentity", method: "POST", path: "/v1/me/identities/nope".into(), token: s(&owner), body: Some(json!({"redirect_uri": "https://app.example/cb"})), headers: vec![], status: StatusCode::NOT_FOUND, trips: 0 },
         Row_ { op: "updateMe", method: "PATCH", path: "/v1/me".into(), token: s(&owner), body: Some(json!({"name": "Owner"})), headers: vec![], status: StatusCode::OK, trips: 1 },
         Row_ { op: "createApiKey", method: "POST", path: "/v1/api-keys".into(), token: s(&owner), body: Some(json!({"password": "correct horse battery", "name": "k2", "scopes": ["read"]})), headers: vec![], status: StatusCode::CREATED, trips: 2 },
         Row_ { op: "listApiKeys", method: "GET", path: "/v1/api-keys".into(), token: s(&owner), body: None, headers: vec![], status: StatusCode::OK, trips: 1 },

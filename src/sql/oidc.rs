@@ -1,0 +1,243 @@
+//! Sign-in with OpenID providers: authorization requests in flight, the API's one-time
+//! codes, and the identities linked to accounts.
+
+use crate::domain::ids::{IdentityId, UserId};
+use crate::error::ApiError;
+use crate::oidc::Claims;
+use crate::store::{Row, Statement};
+
+/// An authorization request to remember until the provider's redirect comes back.
+pub struct NewRequest<'a> {
+    pub state_hash: &'a str,
+    pub provider: &'a str,
+    pub redirect_uri: &'a str,
+    pub session_mode: &'a str,
+    pub code_verifier: &'a str,
+    pub nonce: &'a str,
+    pub link_user: Option<&'a UserId>,
+    pub app_state: Option<&'a str>,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+/// The request, and the sweep of what has expired (requests and codes), in one batch.
+pub fn insert_request(r: &NewRequest<'_>) -> Vec<Statement> {
+    vec![
+        Statement::new("DELETE FROM oidc_requests WHERE expires_at <= ?1", vec![r.now.into()]),
+        Statement::new("DELETE FROM oidc_codes WHERE expires_at <= ?1", vec![r.now.into()]),
+        Statement::new(
+            "INSERT INTO oidc_requests (state_hash, provider, redirect_uri, session_mode, code_verifier, nonce, \
+             link_user_id, app_state, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            vec![
+                r.state_hash.into(),
+                r.provider.into(),
+                r.redirect_uri.into(),
+                r.session_mode.into(),
+                r.code_verifier.into(),
+                r.nonce.into(),
+                r.link_user.into(),
+                r.app_state.into(),
+                r.now.into(),
+                r.expires_at.into(),
+            ],
+        ),
+    ]
+}
+
+/// A request taken back by its state (whatever its age: an expired one is used up too).
+pub struct PendingRequest {
+    pub redirect_uri: String,
+    pub session_mode: String,
+    pub code_verifier: String,
+    pub nonce: String,
+    pub link_user: Option<UserId>,
+    pub app_state: Option<String>,
+    pub expires_at: i64,
+}
+
+/// Deletes the request of `state_hash` for `provider` and returns it: a state works once.
+pub fn take_request(state_hash: &str, provider: &str) -> Statement {
+    Statement::new(
+        "DELETE FROM oidc_requests WHERE state_hash = ?1 AND provider = ?2 \
+         RETURNING redirect_uri, session_mode, code_verifier, nonce, link_user_id, app_state, expires_at",
+        vec![state_hash.into(), provider.into()],
+    )
+}
+
+/// # Errors
+/// A row of another shape.
+pub fn decode_request(row: &Row) -> Result<PendingRequest, ApiError> {
+    Ok(PendingRequest {
+        redirect_uri: row.text(0)?,
+        session_mode: row.text(1)?,
+        code_verifier: row.text(2)?,
+        nonce: row.text(3)?,
+        link_user: row.opt_text(4)?.map(UserId::new),
+        app_state: row.opt_text(5)?,
+        expires_at: row.int(6)?,
+    })
+}
+
+/// The API's one-time code for a verified sign-in.
+pub struct NewCode<'a> {
+    pub code_hash: &'a str,
+    pub provider: &'a str,
+    pub claims: &'a Claims,
+    pub email_normalized: &'a str,
+    pub session_mode: &'a str,
+    pub link_user: Option<&'a UserId>,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+pub fn insert_code(c: &NewCode<'_>) -> Statement {
+    Statement::new(
+        "INSERT INTO oidc_codes (code_hash, provider, issuer, subject, email, email_normalized, email_verified, name, \
+         session_mode, link_user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        vec![
+            c.code_hash.into(),
+            c.provider.into(),
+            c.claims.issuer.as_str().into(),
+            c.claims.subject.as_str().into(),
+            c.claims.email.as_str().into(),
+            c.email_normalized.into(),
+            i64::from(c.claims.email_verified).into(),
+            c.claims.name.as_str().into(),
+            c.session_mode.into(),
+            c.link_user.into(),
+            c.now.into(),
+            c.expires_at.into(),
+        ],
+    )
+}
+
+/// What an exchanged code says, with what the database knows about it: the account its
+/// identity is linked to, the account that has its email, and whether the account that
+/// asked to link it still exists.
+pub struct TakenCode {
+    pub provider: String,
+    pub claims: Claims,
+    pub session_mode: String,
+    pub link_user: Option<UserId>,
+    pub expires_at: i64,
+    pub linked_to: Option<UserId>,
+    pub email_owner: Option<UserId>,
+    /// The account the code signs in, when there already is one (the linking account,
+    /// else the identity's): its email, name and creation time.
+    pub account: Option<(String, String, i64)>,
+}
+
+/// Reads the code with its identity and email owner (statement 0), then deletes it
+/// (statement 1, which returns a row only for the one request that used it up).
+pub fn take_code(code_hash: &str) -> Vec<Statement> {
+    vec![
+        Statement::new(
+            "SELECT c.provider, c.issuer, c.subject, c.email, c.email_verified, c.name, c.session_mode, \
+             c.link_user_id, c.expires_at, i.user_id, u.id, a.email, a.name, a.created_at \
+             FROM oidc_codes c \
+             LEFT JOIN identities i ON i.issuer = c.issuer AND i.subject = c.subject \
+             LEFT JOIN users u ON u.email_normalized = c.email_normalized \
+             LEFT JOIN users a ON a.id = COALESCE(c.link_user_id, i.user_id) \
+             WHERE c.code_hash = ?1",
+            vec![code_hash.into()],
+        ),
+        Statement::new("DELETE FROM oidc_codes WHERE code_hash = ?1 RETURNING 1", vec![code_hash.into()]),
+    ]
+}
+
+/// # Errors
+/// A row of another shape.
+pub fn decode_code(row: &Row) -> Result<TakenCode, ApiError> {
+    Ok(TakenCode {
+        provider: row.text(0)?,
+        claims: Claims {
+            issuer: row.text(1)?,
+            subject: row.text(2)?,
+            email: row.text(3)?,
+            email_verified: row.bool(4)?,
+            name: row.text(5)?,
+        },
+        session_mode: row.text(6)?,
+        link_user: row.opt_text(7)?.map(UserId::new),
+        expires_at: row.int(8)?,
+        linked_to: row.opt_text(9)?.map(UserId::new),
+        email_owner: row.opt_text(10)?.map(UserId::new),
+        account: match row.opt_text(11)? {
+            Some(email) => Some((email, row.text(12)?, row.int(13)?)),
+            None => None,
+        },
+    })
+}
+
+/// Links an identity to `user`; the UNIQUE (issuer, subject) makes a race for the same
+/// identity a conflict.
+pub fn insert_identity(id: &IdentityId, user: &UserId, provider: &str, claims: &Claims, now: i64) -> Statement {
+    Statement::new(
+        "INSERT INTO identities (id, user_id, provider, issuer, subject, email, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        vec![
+            id.into(),
+            user.into(),
+            provider.into(),
+            claims.issuer.as_str().into(),
+            claims.subject.as_str().into(),
+            claims.email.as_str().into(),
+            now.into(),
+        ],
+    )
+}
+
+const IDENTITY_COLUMNS: &str = "id, provider, issuer, email, created_at";
+
+/// The identities of `user`, oldest first.
+pub fn list_identities(user: &UserId) -> Statement {
+    Statement::new(
+        format!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE user_id = ?1 ORDER BY created_at, id"),
+        vec![user.into()],
+    )
+}
+
+/// A linked identity as the API shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Identity {
+    #[schema(value_type = String, example = "0192f5e2-8c1a-7b3e-9a4f-0c2d9e8b7a61")]
+    pub id: IdentityId,
+    /// The configured provider it signs in through.
+    #[schema(example = "google")]
+    pub provider: String,
+    /// The provider's issuer identifier.
+    #[schema(example = "https://accounts.google.com")]
+    pub issuer: String,
+    /// The email the provider stated when it was linked.
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    #[schema(value_type = String, format = DateTime, example = "2026-11-21T10:00:00.000Z")]
+    pub created_at: crate::clock::Timestamp,
+}
+
+/// # Errors
+/// A row of another shape.
+pub fn decode_identity(row: &Row) -> Result<Identity, ApiError> {
+    Ok(Identity {
+        id: IdentityId::new(row.text(0)?),
+        provider: row.text(1)?,
+        issuer: row.text(2)?,
+        email: row.text(3)?,
+        created_at: crate::clock::Timestamp(row.int(4)?),
+    })
+}
+
+/// Unlinking in one batch: whether the identity is the caller's (statement 0), and its
+/// deletion (statement 1), which lands only while the account keeps another way to sign
+/// in: a password, or another identity.
+pub fn unlink(id: &IdentityId, user: &UserId) -> Vec<Statement> {
+    vec![
+        Statement::new("SELECT 1 FROM identities WHERE id = ?1 AND user_id = ?2", vec![id.into(), user.into()]),
+        Statement::new(
+            "DELETE FROM identities WHERE id = ?1 AND user_id = ?2 \
+             AND (EXISTS (SELECT 1 FROM users WHERE id = ?2 AND password_hash != '') \
+                  OR (SELECT count(*) FROM identities WHERE user_id = ?2) > 1) RETURNING 1",
+            vec![id.into(), user.into()],
+        ),
+    ]
+}
