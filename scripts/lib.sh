@@ -89,9 +89,39 @@ ensure_node_modules() {
   fi
 }
 
+# The test OpenID provider's packages (tests/oidc, its own lock file).
+ensure_oidc_provider() {
+  ensure_node
+  local stamp="tests/oidc/node_modules/.taskapi-lock"
+  if [[ ! -f "$stamp" ]] || ! cmp -s tests/oidc/package-lock.json "$stamp"; then
+    log "npm ci in tests/oidc (oidc-provider, jose)"
+    npm ci --prefix tests/oidc --no-audit --no-fund
+    cp tests/oidc/package-lock.json "$stamp"
+  fi
+}
+
+# start_oidc_provider PORT LOGDIR CALLBACK...: the test OpenID provider on 127.0.0.1:PORT
+# with the conformance suite's client and these redirect URIs; returns once it is ready.
+start_oidc_provider() {
+  local port="$1" logs="$2" args=() uri
+  shift 2
+  for uri in "$@"; do args+=(--redirect-uri "$uri"); done
+  setsid node tests/oidc/provider.mjs --port "$port" --client-id taskapi-test \
+    --client-secret conformance-client-secret "${args[@]}" >"$logs/oidc-provider.out" 2>"$logs/oidc-provider.log" &
+  PIDS+=($!)
+  local i
+  for i in $(seq 1 100); do
+    grep -q '^ready ' "$logs/oidc-provider.out" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "the OpenID provider did not start:" >&2; tail -20 "$logs/oidc-provider.log" >&2
+  return 1
+}
+
 ensure_tools() {
   ensure_rust_targets
   ensure_node_modules
+  ensure_oidc_provider
   ensure_cargo_tools
 }
 

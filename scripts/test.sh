@@ -92,32 +92,42 @@ size_budget() {
   if (( worker_gz <= budget )); then record "worker gzip size budget" 1 0; else record "worker gzip size budget" 0 1; fi
 }
 
-# Each host runs twice: the main suite with raised limits, and the rate-limit checks
-# against an instance with small limits.
+# Each host runs twice: the main suite with raised limits (and the test OpenID provider),
+# and the rate-limit checks against an instance with small limits. Real Spin, when there
+# is one (SPIN_BIN, or spin on PATH), runs the same two instances under `spin up`.
 start_hosts() {
-  WPORT="$(free_port)"; WLPORT="$(free_port)"; SPORT="$(free_port)"; SLPORT="$(free_port)"
+  WPORT="$(free_port)"; WLPORT="$(free_port)"; SPORT="$(free_port)"; SLPORT="$(free_port)"; OPORT="$(free_port)"
+  REAL_SPIN="$(real_spin_bin)"
+  local issuer="http://127.0.0.1:$OPORT" callbacks=() port
+  for port in "$WPORT" "$SPORT"; do callbacks+=("http://127.0.0.1:$port/v1/auth/oidc/test/callback"); done
+  if [[ -n "$REAL_SPIN" ]]; then
+    RPORT="$(free_port)"; RLPORT="$(free_port)"
+    callbacks+=("http://127.0.0.1:$RPORT/v1/auth/oidc/test/callback")
+  fi
+  log "starting the test OpenID provider ($issuer)"
+  start_oidc_provider "$OPORT" "$LOGS" "${callbacks[@]}"
   log "starting wrangler dev (127.0.0.1:$WPORT, rate-limited :$WLPORT) and the Spin test host (:$SPORT, :$SLPORT)"
-  local main_config limited_config
-  mapfile -t main_config < <("$CARGO_TARGET_DIR/debug/conformance" --print-config)
+  local limited_config wcfg scfg rcfg
   mapfile -t limited_config < <("$CARGO_TARGET_DIR/debug/conformance" --print-config --rate-limited)
-  start_workers workers "$WPORT" "$LOGS" "${main_config[@]}"
+  mapfile -t wcfg < <(main_config "$issuer" "$WPORT")
+  mapfile -t scfg < <(main_config "$issuer" "$SPORT")
+  start_workers workers "$WPORT" "$LOGS" "${wcfg[@]}"
   start_workers workers-ratelimit "$WLPORT" "$LOGS" "${limited_config[@]}"
-  start_spin spin "$SPORT" "$LOGS" "${main_config[@]}"
+  SPIN_ALLOW_OUTBOUND="$issuer" start_spin spin "$SPORT" "$LOGS" "${scfg[@]}"
   start_spin spin-ratelimit "$SLPORT" "$LOGS" "${limited_config[@]}"
+  if [[ -n "$REAL_SPIN" ]]; then
+    log "starting real Spin ($("$REAL_SPIN" --version), 127.0.0.1:$RPORT, rate-limited :$RLPORT)"
+    # spin.toml lets the component reach the origins of OIDC_OUTBOUND_1..4.
+    mapfile -t rcfg < <(main_config "$issuer" "$RPORT")
+    start_real_spin spin-real "$RPORT" "$LOGS" "${rcfg[@]}" "OIDC_OUTBOUND_1=$issuer"
+    start_real_spin spin-real-ratelimit "$RLPORT" "$LOGS" "${limited_config[@]}"
+  fi
 }
 
-# Real Spin, when there is one (SPIN_BIN, or spin on PATH): the same two instances as the
-# Spin test host runs, under `spin up`.
-start_real_spin_hosts() {
-  REAL_SPIN="$(real_spin_bin)"
-  [[ -n "$REAL_SPIN" ]] || return 0
-  RPORT="$(free_port)"; RLPORT="$(free_port)"
-  log "starting real Spin ($("$REAL_SPIN" --version), 127.0.0.1:$RPORT, rate-limited :$RLPORT)"
-  local main_config limited_config
-  mapfile -t main_config < <("$CARGO_TARGET_DIR/debug/conformance" --print-config)
-  mapfile -t limited_config < <("$CARGO_TARGET_DIR/debug/conformance" --print-config --rate-limited)
-  start_real_spin spin-real "$RPORT" "$LOGS" "${main_config[@]}"
-  start_real_spin spin-real-ratelimit "$RLPORT" "$LOGS" "${limited_config[@]}"
+# main_config ISSUER PORT: the main suite's configuration of the host on PORT, signing in
+# with the provider at ISSUER; one KEY=VALUE per line.
+main_config() {
+  "$CARGO_TARGET_DIR/debug/conformance" --print-config --oidc-issuer "$1" --public-base-url "http://127.0.0.1:$2"
 }
 
 # The log file of a host instance by its name.
@@ -165,12 +175,12 @@ run_suite() {
 }
 
 conformance_on_hosts() {
-  run_suite workers "$WPORT" --d1-sessions
+  run_suite workers "$WPORT" "--d1-sessions --oidc"
   run_suite workers-ratelimit "$WLPORT" "--rate-limited --d1-sessions"
-  run_suite spin "$SPORT" --panic-body-from-host
+  run_suite spin "$SPORT" "--panic-body-from-host --oidc"
   run_suite spin-ratelimit "$SLPORT" "--rate-limited --panic-body-from-host"
   if [[ -n "$REAL_SPIN" ]]; then
-    run_suite spin-real "$RPORT" --panic-body-from-host
+    run_suite spin-real "$RPORT" "--panic-body-from-host --oidc"
     run_suite spin-real-ratelimit "$RLPORT" "--rate-limited --panic-body-from-host"
   else
     echo "SKIPPED: the conformance suite on real Spin (set SPIN_BIN, or put spin on PATH)"
@@ -300,7 +310,6 @@ main() {
   deploy_readiness
   size_budget
   start_hosts
-  start_real_spin_hosts
   conformance_on_hosts
   run_schemathesis workers "http://127.0.0.1:$WPORT"
   run_schemathesis spin "http://127.0.0.1:$SPORT"

@@ -210,6 +210,21 @@ const USERS = [
 const usersByEmail = new Map(USERS.map((u) => [u.email, u]));
 const usersBySub = new Map(USERS.map((u) => [u.sub, u]));
 
+// Any address at these domains is a user of its own, made on its first sign-in, so that
+// every test can sign in as someone no test used before.
+const FRESH_DOMAINS = { 'fresh.example.test': true, 'fresh-unverified.example.test': false };
+
+function userByLogin(login) {
+  const known = usersByEmail.get(login);
+  if (known) return known;
+  const [local, domain] = login.split('@');
+  if (!local || !/^[a-z0-9._+-]{1,64}$/.test(local) || !(domain in FRESH_DOMAINS)) return undefined;
+  const user = { email: login, name: `Fresh ${local}`, email_verified: FRESH_DOMAINS[domain], sub: subFor(login) };
+  usersByEmail.set(login, user);
+  usersBySub.set(user.sub, user);
+  return user;
+}
+
 // ---------------------------------------------------------------- provider
 
 const SCOPES = ['openid', 'email', 'profile'];
@@ -415,7 +430,7 @@ provider.use(async (ctx, next) => {
     const form = await readForm(ctx);
     const login = (form?.get('login') ?? '').trim().toLowerCase();
     const password = form?.get('password') ?? '';
-    const user = usersByEmail.get(login);
+    const user = userByLogin(login);
     if (!user || password !== PASSWORD) {
       ctx.status = 401;
       ctx.type = 'html';

@@ -70,7 +70,22 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Resp, String> {
-        let mut builder = ureq::http::Request::builder().method(method).uri(self.url(path));
+        self.send_url(method, &self.url(path), headers, body)
+    }
+
+    /// Sends a request to an absolute URL (another server: the OpenID provider).
+    ///
+    /// # Errors
+    /// Transport failures (connection refused, timeout), never HTTP statuses.
+    pub fn send_url(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Resp, String> {
+        let path = url;
+        let mut builder = ureq::http::Request::builder().method(method).uri(url);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }

@@ -50,6 +50,40 @@ pub fn host_config() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The test OpenID provider as the hosts know it (tests/oidc/provider.mjs is started with
+/// the same client id and secret, and each host's callback as a redirect URI).
+pub const OIDC_PROVIDER: &str = "test";
+pub const OIDC_CLIENT_ID: &str = "taskapi-test";
+/// A test fixture, not a secret.
+pub const OIDC_CLIENT_SECRET: &str = "conformance-client-secret";
+/// The app URIs a sign-in may come back to. Nothing listens there: the checks read the
+/// redirect's `Location` instead of following it.
+pub const OIDC_APP_URI: &str = "http://127.0.0.1:9/app/signed-in";
+pub const OIDC_LINK_URI: &str = "http://127.0.0.1:9/app/settings?tab=identities";
+/// The provider's password of every user.
+pub const OIDC_PASSWORD: &str = "provider-password";
+
+/// The provider settings of a host at `public_base_url` signing in with `issuer`.
+pub fn oidc_config(issuer: &str, public_base_url: &str) -> Vec<(&'static str, String)> {
+    let providers = json!([{
+        "id": OIDC_PROVIDER,
+        "name": "Test provider",
+        "issuer": issuer,
+        "client_id": OIDC_CLIENT_ID,
+        "redirect_uris": [OIDC_APP_URI, OIDC_LINK_URI],
+    }]);
+    vec![
+        ("OIDC_PROVIDERS", providers.to_string()),
+        ("OIDC_CLIENT_SECRETS", json!({ OIDC_PROVIDER: OIDC_CLIENT_SECRET }).to_string()),
+        ("PUBLIC_BASE_URL", public_base_url.to_owned()),
+    ]
+}
+
+/// The callback a host at `public_base_url` registers at the provider.
+pub fn oidc_callback(public_base_url: &str) -> String {
+    format!("{}/v1/auth/oidc/{OIDC_PROVIDER}/callback", public_base_url.trim_end_matches('/'))
+}
+
 /// Limits of the host instance that runs the `ratelimit_` checks: small, with short
 /// windows so that a reset can be waited for.
 pub const LIMITED_AUTH_IP: (u32, u64) = (4, 3);

@@ -55,6 +55,9 @@ pub enum Needs {
     D1Sessions,
     /// A host with one database, which never answers `X-D1-Bookmark` (Spin, native).
     SingleDatabase,
+    /// A host configured with `fixtures::oidc_config`, whose OpenID provider
+    /// (tests/oidc/provider.mjs) is running.
+    OidcProvider,
 }
 
 /// A check of the suite: its name (the function's, a sentence), and what it needs.
@@ -110,6 +113,7 @@ impl Suite {
             Needs::Any => true,
             Needs::D1Sessions => traits.d1_sessions,
             Needs::SingleDatabase => !traits.d1_sessions,
+            Needs::OidcProvider => traits.oidc,
         }
     }
 }
@@ -121,6 +125,8 @@ pub struct HostTraits {
     pub d1_sessions: bool,
     /// See [`Client::panic_body_from_host`].
     pub panic_body_from_host: bool,
+    /// The host signs in with the test OpenID provider ([`Needs::OidcProvider`]).
+    pub oidc: bool,
 }
 
 /// Runs the suite's checks (narrowed to names containing `filter`) against `base_url`,
@@ -130,8 +136,15 @@ pub fn run(base_url: &str, host: &str, suite: Suite, filter: Option<&str>, trait
     client.d1_sessions = traits.d1_sessions;
     client.panic_body_from_host = traits.panic_body_from_host;
     let mut report = Report::default();
+    let mut without_provider = 0;
     for Entry { name, check, needs } in all_checks() {
-        if filter.is_some_and(|f| !name.contains(f)) || !suite.includes(needs, traits) {
+        if filter.is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        if !suite.includes(needs, traits) {
+            if needs == Needs::OidcProvider && suite == Suite::Main {
+                without_provider += 1;
+            }
             continue;
         }
         match check(&client) {
@@ -144,6 +157,9 @@ pub fn run(base_url: &str, host: &str, suite: Suite, filter: Option<&str>, trait
                 report.failures.push((name.to_owned(), e));
             }
         }
+    }
+    if without_provider > 0 {
+        println!("[{host}] SKIPPED {without_provider} checks that need the test OpenID provider (run with --oidc)");
     }
     println!(
         "conformance[{host}]: {} checks, {} passed, {} failed",

@@ -1,8 +1,10 @@
 //! The checks, grouped by area of the contract.
 
 mod auth;
+mod cookies;
 mod faults;
 mod hardening;
+mod oidc;
 mod operations;
 pub mod projects;
 mod ratelimit;
@@ -24,6 +26,8 @@ pub fn all() -> Vec<Entry> {
     v.extend(faults::checks());
     v.extend(hardening::checks());
     v.extend(tracing::checks());
+    v.extend(cookies::checks());
+    v.extend(oidc::checks());
     v.extend(ratelimit::checks());
     v
 }
