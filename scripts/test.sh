@@ -117,9 +117,9 @@ start_hosts() {
   start_spin spin-ratelimit "$SLPORT" "$LOGS" "${limited_config[@]}"
   if [[ -n "$REAL_SPIN" ]]; then
     log "starting real Spin ($("$REAL_SPIN" --version), 127.0.0.1:$RPORT, rate-limited :$RLPORT)"
-    # spin.toml lets the component reach the origins of OIDC_OUTBOUND_1..4.
+    # spin.toml lets the component reach the origins of OIDC_OUTBOUND_A..D.
     mapfile -t rcfg < <(main_config "$issuer" "$RPORT")
-    start_real_spin spin-real "$RPORT" "$LOGS" "${rcfg[@]}" "OIDC_OUTBOUND_1=$issuer"
+    start_real_spin spin-real "$RPORT" "$LOGS" "${rcfg[@]}" "OIDC_OUTBOUND_A=$issuer"
     start_real_spin spin-real-ratelimit "$RLPORT" "$LOGS" "${limited_config[@]}"
   fi
 }

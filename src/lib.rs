@@ -23,7 +23,7 @@ pub mod trace;
 
 pub use error::{ApiError, FieldError};
 pub use http::app;
-pub use ports::{Clock, HttpClient, Logger, Metrics, NoHttp, NoMetrics, Ports, Random};
+pub use ports::{Clock, HttpClient, Logger, Metrics, NoHttp, NoMetrics, NoSharedCache, Ports, Random, SharedCache};
 pub use settings::{Settings, SettingsError};
 pub use store::{Row, Statement, Store, StoreError, Value};
 

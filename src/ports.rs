@@ -156,6 +156,28 @@ impl HttpClient for NoHttp {
     }
 }
 
+/// A small key-value store the instances of a host share, for what is worth keeping beyond
+/// an instance that lives one request (Spin): a provider's discovery document and key set.
+/// Best effort: a failure reads as a miss and a lost write.
+#[async_trait::async_trait]
+pub trait SharedCache: Send + Sync {
+    async fn get(&self, key: &str) -> Option<Vec<u8>>;
+    async fn put(&self, key: &str, value: Vec<u8>);
+}
+
+/// A host whose instances live long enough to keep such things in memory (Workers
+/// isolates, the native process): nothing is shared.
+pub struct NoSharedCache;
+
+#[async_trait::async_trait]
+impl SharedCache for NoSharedCache {
+    async fn get(&self, _: &str) -> Option<Vec<u8>> {
+        None
+    }
+
+    async fn put(&self, _: &str, _: Vec<u8>) {}
+}
+
 /// Everything the core needs from its host, built once per isolate/instance.
 #[derive(Clone)]
 pub struct Ports {
@@ -167,5 +189,7 @@ pub struct Ports {
     pub metrics: Arc<dyn Metrics>,
     /// Outbound HTTP (to OpenID providers).
     pub http: Arc<dyn HttpClient>,
+    /// What instances share beyond their own memory (see [`SharedCache`]).
+    pub cache: Arc<dyn SharedCache>,
     pub settings: Arc<Settings>,
 }

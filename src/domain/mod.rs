@@ -143,8 +143,9 @@ pub enum Expect {
 impl Expect {
     /// What [`Expect::parse_header`] accepts: `*`, or a comma list of entity tags (RFC 9110
     /// §8.8.3: `"opaque"` or `W/"opaque"`, `etagc` characters only) with optional spaces and
-    /// tabs around the commas.
-    pub const HEADER_PATTERN: &str = r#"^(\*|(W/)?"[\x21\x23-\x7e]*"([ \t]*,[ \t]*(W/)?"[\x21\x23-\x7e]*")*)$"#;
+    /// tabs around the commas. The list may be empty (RFC 9110 §5.6.1, `#entity-tag`): an
+    /// empty value names no tag, so it matches nothing (`If-Match` fails with 412).
+    pub const HEADER_PATTERN: &str = r#"^(\*|((W/)?"[\x21\x23-\x7e]*"([ \t]*,[ \t]*(W/)?"[\x21\x23-\x7e]*")*)?)$"#;
 
     /// Parses an `If-Match` / `If-None-Match` field value strictly ([`Expect::HEADER_PATTERN`];
     /// surrounding blanks are not part of a field value). `None` when it is not one. Its
@@ -153,6 +154,9 @@ impl Expect {
         let value = value.trim_matches([' ', '\t']);
         if value == "*" {
             return Some(Expect::Any);
+        }
+        if value.is_empty() {
+            return Some(Expect::OneOf(Vec::new()));
         }
         let mut tags = Vec::new();
         let mut rest = value;
@@ -222,8 +226,10 @@ mod tests {
         assert_eq!(tags("\"t1\""), Some(Expect::OneOf(vec!["\"t1\"".into()])));
         assert_eq!(tags(" W/\"a\" ,\t\"b,c\" "), Some(Expect::OneOf(vec!["\"a\"".into(), "\"b,c\"".into()])));
         assert_eq!(tags("\"\""), Some(Expect::OneOf(vec!["\"\"".into()])));
-        for bad in ["", "t1", "\"t1", "\"t1\",", ",\"t1\"", "\"a\" \"b\"", "\"t1\", *", "w/\"a\"", "\"a b\"", "\"é\""]
-        {
+        assert_eq!(tags(""), Some(Expect::OneOf(Vec::new())));
+        assert_eq!(tags(" \t"), Some(Expect::OneOf(Vec::new())));
+        assert!(!Expect::OneOf(Vec::new()).matches("\"t1\""));
+        for bad in ["t1", "\"t1", "\"t1\",", ",\"t1\"", "\"a\" \"b\"", "\"t1\", *", "w/\"a\"", "\"a b\"", "\"é\""] {
             assert_eq!(tags(bad), None, "{bad:?}");
         }
         assert!(tags("W/\"b\", \"c\"").is_some_and(|e| e.matches("\"b\"") && e.matches("\"c\"")));

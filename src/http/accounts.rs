@@ -206,7 +206,7 @@ pub async fn login(ctx: Ctx, _limit: AuthIpLimit, JsonBody(req): JsonBody<LoginR
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", operation_id = "refresh",
     security(),
     request_body(content = Option<RefreshRequest>, description = "`{\"refresh_token\": …}`; leave the body out to use the `__Host-refresh` cookie"),
-    params(("Cookie" = Option<String>, Header, description = "`__Host-refresh=…` of a cookie session, used when the body has no refresh token")),
+    params(("__Host-refresh" = Option<String>, Cookie, description = "The refresh token of a cookie session, used when the body has no refresh token")),
     responses(
         (status = 200, description = "New tokens (with the cookie: a new cookie, and no refresh token in the body)", body = TokenResponse,
             headers(("Set-Cookie" = String, description = "The rotated `__Host-refresh` in cookie mode"))),

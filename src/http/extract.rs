@@ -136,13 +136,20 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        // The request middleware has already buffered the body: its length is known.
-        let empty = axum::body::HttpBody::size_hint(req.body()).exact() == Some(0);
-        if empty {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let json = is_json(req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()));
+        // The request middleware has already buffered at most MAX_BODY_BYTES. A body left
+        // out needs no Content-Type, whatever the host's idea of an absent body's length.
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
+        if bytes.is_empty() {
             return Ok(OptionalJsonBody(T::default()));
         }
-        JsonBody::<Option<T>>::from_request(req, state).await.map(|JsonBody(v)| OptionalJsonBody(v.unwrap_or_default()))
+        if !json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        parse_json::<Option<T>>(&bytes).map(|v| OptionalJsonBody(v.unwrap_or_default()))
     }
 }
 

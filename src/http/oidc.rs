@@ -168,7 +168,7 @@ pub async fn callback(
 #[serde(deny_unknown_fields)]
 pub struct OidcTokenRequest {
     /// The `code` the callback gave the app (`oc_…`); works once, for 60 seconds.
-    #[schema(example = "oc_Q2hhbmdlIG1lIGluIHRoZSBhcHAgYWZ0ZXIgc2lnbi1pbg")]
+    #[schema(example = "oc_Q2hhbmdlIG1lIGluIHRoZSBhcHAgYWZ0ZXIgc2lnbiA")]
     pub code: String,
     /// Overrides the session mode chosen at `authorize`.
     pub session: Option<SessionMode>,

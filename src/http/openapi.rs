@@ -102,6 +102,8 @@ pub fn nullable_ref<T: utoipa::ToSchema>(
 }
 
 /// The `X-D1-Bookmark` request header's shape (see `middleware::valid_bookmark`).
+/// Longest URI the sign-in routes take or give (app redirect URIs, issuers).
+const MAX_URI_LEN: usize = 2048;
 const BOOKMARK_PATTERN: &str = "^[0-9A-Fa-f]+(-[0-9A-Fa-f]+){0,7}$";
 
 /// The methods of a path item that are operations of this API.
@@ -139,7 +141,7 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut v = serde_json::to_value(doc).unwrap_or(Value::Null);
     let problem = |description: &str| {
         json!({"description": description,
-               "headers": {"X-Request-Id": header_ref("X-Request-Id")},
+               "headers": {"X-Request-Id": header_ref("X-Request-Id"), "traceresponse": header_ref("traceresponse")},
                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
     };
     if let Some(components) = v.get_mut("components").and_then(Value::as_object_mut) {
@@ -147,6 +149,7 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
             "headers".into(),
             json!({
                 "X-Request-Id": {"description": "The request id: the caller's if valid, else a fresh one", "schema": {"type": "string"}},
+                "traceresponse": {"description": "W3C Trace Context response header: `00-{trace id}-{this request's span id}-{flags}`; the trace id is the caller's `traceparent` one when it sent a valid one", "schema": {"type": "string", "pattern": "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"}},
                 "X-D1-Bookmark": {"description": "Hosts with read replicas (D1): the database position this response saw; send it back as the `X-D1-Bookmark` request header for read-your-writes", "schema": {"type": "string"}},
                 "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}},
                 "RateLimit-Policy": {"description": "draft-ietf-httpapi-ratelimit-headers policy, e.g. `\"principal\";q=300;w=60`", "schema": {"type": "string"}},
@@ -166,7 +169,14 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
         };
         components.insert(
             "parameters".into(),
-            json!({"X-D1-Bookmark": {
+            json!({"traceparent": {
+                "name": "traceparent", "in": "header", "required": false,
+                "description": "W3C Trace Context: the request continues this trace (its id is in the log line, the \
+                                `traceresponse` header and the `traceparent` of outbound calls); a malformed one is \
+                                ignored and a new trace started.",
+                "schema": {"type": "string"}
+            },
+            "X-D1-Bookmark": {
                 "name": "X-D1-Bookmark", "in": "header", "required": false,
                 "description": "The latest `X-D1-Bookmark` this client received: the request then reads at least that \
                                 database state (read-your-writes across replicas). Omit it to read from any replica. \
@@ -223,6 +233,7 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
                 .and_then(Value::as_array_mut)
             {
                 params.push(json!({"$ref": "#/components/parameters/X-D1-Bookmark"}));
+                params.push(json!({"$ref": "#/components/parameters/traceparent"}));
             }
             let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
                 continue;
@@ -231,7 +242,8 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
                 if response.get("$ref").is_some() {
                     continue;
                 }
-                add_headers(response, &["X-Request-Id"]);
+                add_headers(response, &["X-Request-Id", "traceresponse"]);
+                bound_headers(response);
                 if code.starts_with('2') {
                     add_headers(response, &["X-D1-Bookmark"]);
                 } else {
@@ -276,6 +288,21 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
     v
 }
 
+/// The shapes of the headers handlers declare by name only: `Set-Cookie` is only ever the
+/// session cookie, `Location` a URL (relative to the request's for created resources).
+fn bound_headers(response: &mut serde_json::Value) {
+    use serde_json::json;
+    let Some(headers) = response.get_mut("headers").and_then(serde_json::Value::as_object_mut) else {
+        return;
+    };
+    if let Some(h) = headers.get_mut("Set-Cookie") {
+        h["schema"] = json!({"type": "string", "pattern": "^__Host-refresh=", "maxLength": 4096});
+    }
+    if let Some(h) = headers.get_mut("Location") {
+        h["schema"] = json!({"type": "string", "format": "uri-reference", "maxLength": 8192});
+    }
+}
+
 /// A problem response declared by a handler (`body = Problem`) is served as
 /// `application/problem+json`.
 fn problem_content(response: &mut serde_json::Value) {
@@ -298,6 +325,8 @@ fn constrain_fields(v: &mut serde_json::Value) {
     use crate::domain::task::{Priority, Status};
     use crate::domain::user::ApiKeyScopes;
     use crate::domain::{Expect, SEARCH_MAX};
+    use crate::oidc;
+    use crate::service::oidc::MAX_APP_STATE;
     use serde_json::{json, Value};
     // Each text value's limits come from its type, as its parser applies them.
     let text = |min: usize, max: usize, multiline: bool| {
@@ -330,6 +359,14 @@ fn constrain_fields(v: &mut serde_json::Value) {
         "pattern": tokens::pattern(tokens::REFRESH_PREFIX),
         "maxLength": tokens::REFRESH_PREFIX.len().saturating_add(tokens::SECRET_BODY_LEN),
     });
+    // Sign-in: our one-time code, app URIs (matched exactly against the configured ones),
+    // and the app's own state.
+    let code = json!({
+        "pattern": tokens::pattern(oidc::CODE_PREFIX),
+        "maxLength": oidc::CODE_PREFIX.len().saturating_add(tokens::SECRET_BODY_LEN),
+    });
+    let uri = json!({"format": "uri", "maxLength": MAX_URI_LEN});
+    let app_state = json!({"minLength": 1, "maxLength": MAX_APP_STATE, "pattern": NO_CONTROLS});
     let rules: Vec<(&str, &str, Value)> = vec![
         ("RegisterRequest", "email", email.clone()),
         ("RegisterRequest", "name", name.clone()),
@@ -358,6 +395,9 @@ fn constrain_fields(v: &mut serde_json::Value) {
         ("UpdateTaskRequest", "assignee_id", id),
         ("UpdateTaskRequest", "due_date", date),
         ("UpdateTaskRequest", "labels", labels),
+        ("OidcTokenRequest", "code", code),
+        ("LinkIdentityRequest", "redirect_uri", uri.clone()),
+        ("LinkIdentityRequest", "state", app_state.clone()),
     ];
     // Examples beside a reference to a named schema, which utoipa cannot write.
     let examples = [
@@ -394,6 +434,18 @@ fn constrain_fields(v: &mut serde_json::Value) {
             "Idempotency-Key",
             json!({"type": "string", "pattern": format!("^[\\x21-\\x7e]{{1,{KEY_MAX_LEN}}}$"), "maxLength": KEY_MAX_LEN}),
         ),
+        (
+            "__Host-refresh",
+            json!({"type": "string", "pattern": tokens::pattern(tokens::REFRESH_PREFIX),
+            "maxLength": tokens::REFRESH_PREFIX.len().saturating_add(tokens::SECRET_BODY_LEN)}),
+        ),
+        ("redirect_uri", json!({"type": "string", "format": "uri", "maxLength": MAX_URI_LEN})),
+        ("state", json!({"type": "string", "minLength": 1, "maxLength": MAX_APP_STATE, "pattern": NO_CONTROLS})),
+        // The provider's values on the callback: checked by the provider or by the stored
+        // request, bounded here.
+        ("code", json!({"type": "string", "maxLength": MAX_URI_LEN, "pattern": NO_CONTROLS})),
+        ("iss", json!({"type": "string", "format": "uri", "maxLength": MAX_URI_LEN})),
+        ("error", json!({"type": "string", "maxLength": 64, "pattern": "^[\\x20-\\x21\\x23-\\x5b\\x5d-\\x7e]+$"})),
         ("If-Match", json!({"type": "string", "pattern": Expect::HEADER_PATTERN})),
         ("If-None-Match", json!({"type": "string", "pattern": Expect::HEADER_PATTERN})),
     ];
@@ -403,13 +455,19 @@ fn constrain_fields(v: &mut serde_json::Value) {
     for item in paths.values_mut().filter_map(Value::as_object_mut) {
         for op in item.values_mut() {
             let mine = op.get("operationId").and_then(Value::as_str) == Some("listMyTasks");
+            // `POST /v1/me/identities/{id}` names a provider.
+            let linking = op.get("operationId").and_then(Value::as_str) == Some("linkIdentity");
             let Some(ps) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
                 continue;
             };
             for p in ps.iter_mut() {
                 let name = p.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
                 let schema = if p.get("in").and_then(Value::as_str) == Some("path") {
-                    json!({"type": "string", "maxLength": ID_LEN, "pattern": ID_PATTERN})
+                    if name == "provider" || linking {
+                        json!({"type": "string", "maxLength": oidc::PROVIDER_ID_MAX, "pattern": oidc::PROVIDER_ID_PATTERN})
+                    } else {
+                        json!({"type": "string", "maxLength": ID_LEN, "pattern": ID_PATTERN})
+                    }
                 } else if name == "sort" {
                     // The task lists' sorts; the caller's own tasks sort by creation only.
                     sort_schema(Sort::ALL.into_iter().filter(|s| !mine || s.key == SortKey::CreatedAt))

@@ -126,7 +126,7 @@ pub async fn list_projects(a: Auth, uri: http::Uri) -> Result<Response, ApiError
 /// A project the caller belongs to.
 #[utoipa::path(get, path = "/v1/projects/{id}", tag = "projects", operation_id = "getProject",
     security(("accessToken" = []), ("apiKey" = ["read"])),
-    params(("id" = String, Path, description = "Project id"), ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETag; 304 when it still matches")),
+    params(("id" = String, Path, description = "Project id"), ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETag(s); 304 when one is current (an empty value names none)")),
     responses(
         (status = 200, description = "The project", body = Project, headers(("ETag" = String, description = "Version tag"))),
         (status = 304, description = "Not modified", headers(("ETag" = String, description = "The current version tag"))),
@@ -141,7 +141,7 @@ pub async fn get_project(a: Auth, Path(id): Path<ProjectId>, headers: HeaderMap)
 /// Edit a project (admin). `If-Match` makes it conditional.
 #[utoipa::path(patch, path = "/v1/projects/{id}", tag = "projects", operation_id = "updateProject",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("id" = String, Path, description = "Project id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag; 412 when stale")),
+    params(("id" = String, Path, description = "Project id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag(s); 412 when none is current (an empty value names none)")),
     request_body = UpdateProjectRequest,
     responses(
         (status = 200, description = "The updated project", body = Project, headers(("ETag" = String, description = "Version tag"))),
@@ -164,7 +164,7 @@ pub async fn update_project(
 /// Delete a project with its tasks and events (owner).
 #[utoipa::path(delete, path = "/v1/projects/{id}", tag = "projects", operation_id = "deleteProject",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("id" = String, Path, description = "Project id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag; 412 when stale")),
+    params(("id" = String, Path, description = "Project id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag(s); 412 when none is current (an empty value names none)")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Not an owner", body = super::Problem),

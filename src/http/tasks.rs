@@ -294,7 +294,7 @@ pub async fn list_my_tasks(a: Auth, uri: http::Uri) -> Result<Response, ApiError
 /// A task.
 #[utoipa::path(get, path = "/v1/tasks/{id}", tag = "tasks", operation_id = "getTask",
     security(("accessToken" = []), ("apiKey" = ["read"])),
-    params(("id" = String, Path, description = "Task id"), ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETag; 304 when it still matches")),
+    params(("id" = String, Path, description = "Task id"), ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETag(s); 304 when one is current (an empty value names none)")),
     responses(
         (status = 200, description = "The task", body = Task, headers(("ETag" = String, description = "Version tag"))),
         (status = 304, description = "Not modified", headers(("ETag" = String, description = "The current version tag"))),
@@ -309,7 +309,7 @@ pub async fn get_task(a: Auth, Path(id): Path<TaskId>, headers: HeaderMap) -> Re
 /// Edit a task (member). Status moves follow the status machine; reopening needs admin.
 #[utoipa::path(patch, path = "/v1/tasks/{id}", tag = "tasks", operation_id = "updateTask",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("id" = String, Path, description = "Task id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag; 412 when stale")),
+    params(("id" = String, Path, description = "Task id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag(s); 412 when none is current (an empty value names none)")),
     request_body = UpdateTaskRequest,
     responses(
         (status = 200, description = "The updated task", body = Task, headers(("ETag" = String, description = "Version tag"))),
@@ -334,7 +334,7 @@ pub async fn update_task(
 /// Delete a task (admin, or its creator).
 #[utoipa::path(delete, path = "/v1/tasks/{id}", tag = "tasks", operation_id = "deleteTask",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("id" = String, Path, description = "Task id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag; 412 when stale")),
+    params(("id" = String, Path, description = "Task id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag(s); 412 when none is current (an empty value names none)")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Neither admin nor creator", body = super::Problem),

@@ -92,8 +92,14 @@ pub fn check_url(what: &str, url: &str) -> Result<(), SettingsError> {
     }
 }
 
+/// Longest provider id.
+pub const PROVIDER_ID_MAX: usize = 32;
+/// What a provider id may be (the configuration refuses others).
+pub const PROVIDER_ID_PATTERN: &str = "^[a-z0-9-]{1,32}$";
+
 fn valid_id(id: &str) -> bool {
-    (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    (1..=PROVIDER_ID_MAX).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// The providers of `providers_json` with their secrets from `secrets_json`.

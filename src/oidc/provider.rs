@@ -1,7 +1,8 @@
 //! The OpenID Connect relying party, on the `openidconnect` crate (its own HTTP client
 //! left out: calls go through the host's [`HttpClient`] port). Per provider, the
-//! discovery document and key set are cached by the instance for [`METADATA_TTL_MS`]; an
-//! ID token whose `kid` is not in the cached set makes one key-set refresh.
+//! discovery document and key set are cached for [`METADATA_TTL_MS`] by the instance and
+//! in the host's shared cache (Spin's key-value store, for instances that live one
+//! request); an ID token whose `kid` is not in the cached set makes one key-set refresh.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -9,7 +10,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata,
 };
 use openidconnect::{
     AsyncHttpClient, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, HttpRequest,
@@ -102,6 +103,20 @@ struct Cached {
     fetched_at: i64,
 }
 
+/// What the shared cache keeps of a provider (the key set apart: the metadata's own
+/// serialization leaves it out).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Shared {
+    issuer: String,
+    fetched_at: i64,
+    metadata: CoreProviderMetadata,
+    keys: CoreJsonWebKeySet,
+}
+
+fn shared_key(p: &ProviderConfig) -> String {
+    format!("oidc-metadata:{}", p.id)
+}
+
 /// The configured providers and what the instance has learnt about them.
 pub struct Providers {
     configs: Vec<ProviderConfig>,
@@ -125,26 +140,49 @@ impl Providers {
         self.configs.iter().find(|p| p.id == id)
     }
 
-    /// The provider's discovery document and key set, cached or fetched (two calls).
+    /// The provider's discovery document and key set: from this instance's memory, else
+    /// from the host's shared cache, else fetched (two calls) and kept in both.
     async fn metadata(&self, ports: &Ports, p: &ProviderConfig) -> Result<Arc<Cached>, OidcError> {
         let now = ports.clock.now_ms();
+        let fresh = |c: &Cached| now.saturating_sub(c.fetched_at) < METADATA_TTL_MS && c.fetched_at <= now;
         let cached = self.cache.lock().ok().and_then(|c| c.get(&p.id).cloned());
-        if let Some(c) = cached.filter(|c| now.saturating_sub(c.fetched_at) < METADATA_TTL_MS) {
+        if let Some(c) = cached.filter(|c| fresh(c)) {
             return Ok(c);
+        }
+        let key = shared_key(p);
+        let shared = ports.cache.get(&key).await.and_then(|bytes| serde_json::from_slice::<Shared>(&bytes).ok());
+        if let Some(s) = shared.filter(|s| s.issuer == p.issuer) {
+            let c = Cached { metadata: s.metadata.set_jwks(s.keys), fetched_at: s.fetched_at };
+            if fresh(&c) {
+                return Ok(self.keep_local(p, c));
+            }
         }
         let issuer = IssuerUrl::new(p.issuer.clone()).map_err(|e| OidcError::Unavailable(format!("issuer: {e}")))?;
         let metadata = CoreProviderMetadata::discover_async(issuer, &Outbound(ports.http.as_ref()))
             .await
             .map_err(|e| OidcError::Unavailable(format!("discovery of {}: {}", p.issuer, error_chain(&e))))?;
-        Ok(self.keep(p, metadata, now))
+        Ok(self.keep(ports, p, metadata, now).await)
     }
 
-    fn keep(&self, p: &ProviderConfig, metadata: CoreProviderMetadata, now: i64) -> Arc<Cached> {
-        let fresh = Arc::new(Cached { metadata, fetched_at: now });
+    fn keep_local(&self, p: &ProviderConfig, cached: Cached) -> Arc<Cached> {
+        let fresh = Arc::new(cached);
         if let Ok(mut c) = self.cache.lock() {
             c.insert(p.id.clone(), fresh.clone());
         }
         fresh
+    }
+
+    async fn keep(&self, ports: &Ports, p: &ProviderConfig, metadata: CoreProviderMetadata, now: i64) -> Arc<Cached> {
+        let shared = Shared {
+            issuer: p.issuer.clone(),
+            fetched_at: now,
+            keys: metadata.jwks().clone(),
+            metadata: metadata.clone(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&shared) {
+            ports.cache.put(&shared_key(p), bytes).await;
+        }
+        self.keep_local(p, Cached { metadata, fetched_at: now })
     }
 
     /// The provider's key set fetched again (an ID token named a key the cached set lacks).
@@ -152,7 +190,7 @@ impl Providers {
         let keys = CoreJsonWebKeySet::fetch_async(old.metadata.jwks_uri(), &Outbound(ports.http.as_ref()))
             .await
             .map_err(|e| OidcError::Unavailable(format!("key set of {}: {}", p.issuer, error_chain(&e))))?;
-        Ok(self.keep(p, old.metadata.clone().set_jwks(keys), ports.clock.now_ms()))
+        Ok(self.keep(ports, p, old.metadata.clone().set_jwks(keys), ports.clock.now_ms()).await)
     }
 
     /// Where to send the browser: the provider's authorization endpoint with PKCE S256,
@@ -220,39 +258,7 @@ impl Providers {
             .ok_or_else(|| OidcError::InvalidIdToken("the token response has no id_token".to_owned()))?;
         let leeway_ms = ports.settings.jwt.leeway_secs.saturating_mul(1000);
         let now = ports.clock.now_ms();
-        let verify = |metadata: &CoreProviderMetadata| -> Result<Claims, ClaimsVerificationError> {
-            let client = client(p, metadata).map_err(|e| ClaimsVerificationError::Other(e.reason()))?;
-            // `exp` is compared with a clock set back by the leeway; `iat` may be at most
-            // the leeway ahead.
-            let latest_iat = now_utc(now.saturating_add(leeway_ms));
-            let verifier = client
-                .id_token_verifier()
-                .set_allowed_algs(ALLOWED_ALGS)
-                .set_time_fn(move || now_utc(now.saturating_sub(leeway_ms)))
-                .set_issue_time_verifier_fn(move |iat| {
-                    if iat > latest_iat {
-                        Err(format!("issued in the future ({iat})"))
-                    } else {
-                        Ok(())
-                    }
-                });
-            let claims = id_token.claims(&verifier, &Nonce::new(nonce.to_owned()))?;
-            // Several audiences need an authorized party, and an authorized party must be
-            // this client (OpenID Connect Core 3.1.3.7, steps 4 and 5).
-            let azp = claims.authorized_party().map(|a| a.as_str());
-            if (claims.audiences().len() > 1 && azp.is_none()) || azp.is_some_and(|a| a != p.client_id) {
-                return Err(ClaimsVerificationError::InvalidAudience(format!(
-                    "authorized party {azp:?} is not this client"
-                )));
-            }
-            Ok(Claims {
-                issuer: claims.issuer().as_str().to_owned(),
-                subject: claims.subject().as_str().to_owned(),
-                email: claims.email().map(|e| e.as_str().to_owned()).unwrap_or_default(),
-                email_verified: claims.email_verified().unwrap_or(false),
-                name: claims.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()).unwrap_or_default(),
-            })
-        };
+        let verify = |metadata: &CoreProviderMetadata| verify_claims(p, metadata, id_token, nonce, now, leeway_ms);
         let claims = match verify(&cached.metadata) {
             Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
                 let refreshed = self.refresh_keys(ports, p, &cached).await?;
@@ -266,6 +272,68 @@ impl Providers {
         }
         Ok(claims)
     }
+}
+
+/// The checks of an ID token (OpenID Connect Core 3.1.3.7) against the provider's
+/// metadata and keys: an allow-listed asymmetric signature by a published key, `iss`,
+/// `aud`, `azp`, `exp` (with the leeway), `iat` (at most the leeway ahead), `nonce`.
+fn verify_claims(
+    p: &ProviderConfig,
+    metadata: &CoreProviderMetadata,
+    id_token: &CoreIdToken,
+    nonce: &str,
+    now: i64,
+    leeway_ms: i64,
+) -> Result<Claims, ClaimsVerificationError> {
+    let client = client(p, metadata).map_err(|e| ClaimsVerificationError::Other(e.reason()))?;
+    // `exp` is compared with a clock set back by the leeway; `iat` may be at most the
+    // leeway ahead.
+    let latest_iat = now_utc(now.saturating_add(leeway_ms));
+    let verifier = client
+        .id_token_verifier()
+        .set_allowed_algs(ALLOWED_ALGS)
+        .set_time_fn(move || now_utc(now.saturating_sub(leeway_ms)))
+        .set_issue_time_verifier_fn(move |iat| {
+            if iat > latest_iat {
+                Err(format!("issued in the future ({iat})"))
+            } else {
+                Ok(())
+            }
+        });
+    let claims = id_token.claims(&verifier, &Nonce::new(nonce.to_owned()))?;
+    // Several audiences need an authorized party, and an authorized party must be this
+    // client (OpenID Connect Core 3.1.3.7, steps 4 and 5).
+    let azp = claims.authorized_party().map(|a| a.as_str());
+    if (claims.audiences().len() > 1 && azp.is_none()) || azp.is_some_and(|a| a != p.client_id) {
+        return Err(ClaimsVerificationError::InvalidAudience(format!("authorized party {azp:?} is not this client")));
+    }
+    Ok(Claims {
+        issuer: claims.issuer().as_str().to_owned(),
+        subject: claims.subject().as_str().to_owned(),
+        email: claims.email().map(|e| e.as_str().to_owned()).unwrap_or_default(),
+        email_verified: claims.email_verified().unwrap_or(false),
+        name: claims.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()).unwrap_or_default(),
+    })
+}
+
+/// Parses and checks an ID token as the callback does, without any HTTP: the discovery
+/// document and key set are given as JSON (benchmarks and tests).
+///
+/// # Errors
+/// Why the JSON does not parse or the token fails a check.
+pub fn verify_id_token(
+    p: &ProviderConfig,
+    discovery_json: &str,
+    jwks_json: &str,
+    id_token: &str,
+    nonce: &str,
+    now_ms: i64,
+    leeway_ms: i64,
+) -> Result<Claims, String> {
+    let metadata: CoreProviderMetadata = serde_json::from_str(discovery_json).map_err(|e| e.to_string())?;
+    let keys: CoreJsonWebKeySet = serde_json::from_str(jwks_json).map_err(|e| e.to_string())?;
+    let token: CoreIdToken = id_token.parse().map_err(|e: serde_json::Error| e.to_string())?;
+    verify_claims(p, &metadata.set_jwks(keys), &token, nonce, now_ms, leeway_ms).map_err(|e| error_chain(&e))
 }
 
 type Client = openidconnect::core::CoreClient<
@@ -298,4 +366,76 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An RS256 ID token of `https://idp.example.test` for `bench-client` (issued at
+    /// 1795255200, valid one hour, nonce `bench-nonce`), its key set and discovery document.
+    const FIXTURE: &str = include_str!("testdata/id_token_rs256.json");
+    const ISSUED_MS: i64 = 1_795_255_200_000;
+
+    fn fixture() -> (ProviderConfig, String, String, String) {
+        let v: serde_json::Value = serde_json::from_str(FIXTURE).unwrap_or_default();
+        let p = ProviderConfig {
+            id: "bench".into(),
+            name: "Bench".into(),
+            issuer: "https://idp.example.test".into(),
+            client_id: "bench-client".into(),
+            client_secret: "s".into(),
+            scopes: vec!["openid".into()],
+            redirect_uris: vec!["https://app.example/cb".into()],
+            callback_url: "https://api.example/v1/auth/oidc/bench/callback".into(),
+        };
+        let token = v["id_token"].as_str().unwrap_or_default().to_owned();
+        (p, v["discovery"].to_string(), v["jwks"].to_string(), token)
+    }
+
+    #[test]
+    fn a_good_id_token_gives_its_claims() {
+        let (p, d, k, t) = fixture();
+        let claims = verify_id_token(&p, &d, &k, &t, "bench-nonce", ISSUED_MS + 1000, 30_000);
+        let claims = claims.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(claims.subject, "bench-subject");
+        assert_eq!((claims.email.as_str(), claims.email_verified), ("ada@example.test", true));
+    }
+
+    #[test]
+    fn each_broken_check_refuses_the_token() {
+        let (p, d, k, t) = fixture();
+        let hour = 3_600_000;
+        let wrong_client = ProviderConfig { client_id: "another".into(), ..p.clone() };
+        let wrong_issuer = r#""issuer":"https://other.example.test""#;
+        // One character in the middle of the signature changed.
+        let at = t.len() - 20;
+        let flipped = if t.as_bytes()[at] == b'A' { "B" } else { "A" };
+        let tampered = format!("{}{flipped}{}", &t[..at], &t[at + 1..]);
+        let cases: [(&str, Result<Claims, String>); 6] = [
+            ("nonce", verify_id_token(&p, &d, &k, &t, "other", ISSUED_MS, 30_000)),
+            ("expired", verify_id_token(&p, &d, &k, &t, "bench-nonce", ISSUED_MS + hour + 31_000, 30_000)),
+            ("not yet issued", verify_id_token(&p, &d, &k, &t, "bench-nonce", ISSUED_MS - 31_000, 30_000)),
+            ("audience", verify_id_token(&wrong_client, &d, &k, &t, "bench-nonce", ISSUED_MS, 30_000)),
+            (
+                "issuer",
+                verify_id_token(
+                    &p,
+                    &d.replace(r#""issuer":"https://idp.example.test""#, wrong_issuer),
+                    &k,
+                    &t,
+                    "bench-nonce",
+                    ISSUED_MS,
+                    30_000,
+                ),
+            ),
+            ("signature", verify_id_token(&p, &d, &k, &tampered, "bench-nonce", ISSUED_MS, 30_000)),
+        ];
+        for (what, result) in cases {
+            assert!(result.is_err(), "{what}: accepted");
+        }
+        // Within the leeway on either side it still passes.
+        assert!(verify_id_token(&p, &d, &k, &t, "bench-nonce", ISSUED_MS + hour + 29_000, 30_000).is_ok());
+        assert!(verify_id_token(&p, &d, &k, &t, "bench-nonce", ISSUED_MS - 29_000, 30_000).is_ok());
+    }
 }

@@ -29,6 +29,7 @@ pub struct TokenResponse {
     /// Opaque; exchange at `POST /v1/auth/refresh`. Single use: every refresh returns a new
     /// one. Absent in cookie mode, where it travels in the `__Host-refresh` cookie instead.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub refresh_token: Option<String>,
     /// Seconds until the refresh token expires.
     #[schema(example = 604800)]

@@ -128,12 +128,14 @@ pub struct TakenCode {
 }
 
 /// Reads the code with its identity and email owner (statement 0), then deletes it
-/// (statement 1, which returns a row only for the one request that used it up).
+/// (statement 1, which returns a row only for the one request that used it up). Every
+/// result column has its own name: D1 returns batch rows as objects keyed by name.
 pub fn take_code(code_hash: &str) -> Vec<Statement> {
     vec![
         Statement::new(
             "SELECT c.provider, c.issuer, c.subject, c.email, c.email_verified, c.name, c.session_mode, \
-             c.link_user_id, c.expires_at, i.user_id, u.id, a.email, a.name, a.created_at \
+             c.link_user_id, c.expires_at, i.user_id AS linked_user_id, u.id AS email_owner_id, \
+             a.email AS account_email, a.name AS account_name, a.created_at AS account_created_at \
              FROM oidc_codes c \
              LEFT JOIN identities i ON i.issuer = c.issuer AND i.subject = c.subject \
              LEFT JOIN users u ON u.email_normalized = c.email_normalized \
@@ -240,4 +242,35 @@ pub fn unlink(id: &IdentityId, user: &UserId) -> Vec<Statement> {
             vec![id.into(), user.into()],
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names of a SELECT's result columns (`x AS name`, else the part after the dot).
+    fn result_names(sql: &str) -> Vec<String> {
+        let list = sql.split_once("SELECT ").and_then(|(_, rest)| rest.split_once(" FROM ")).map(|(l, _)| l);
+        list.unwrap_or_default()
+            .split(", ")
+            .map(|c| {
+                let c = c.trim();
+                let name = c.rsplit_once(" AS ").map_or_else(|| c.rsplit('.').next().unwrap_or(c), |(_, n)| n);
+                name.to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn joined_reads_name_every_column_once() {
+        // D1 returns batch rows as objects: a repeated name would drop a column.
+        for stmt in take_code("h").iter().take(1).chain([&list_identities(&UserId::new("u"))]) {
+            let names = result_names(&stmt.sql);
+            assert!(names.len() > 1, "{}", stmt.sql);
+            let mut unique = names.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), names.len(), "repeated result column in {names:?}");
+        }
+    }
 }

@@ -86,6 +86,7 @@ fn build_app(env: &Env) -> Result<Router, String> {
             Err(_) => Arc::new(taskapi::NoMetrics),
         },
         http: Arc::new(fetch::WorkerFetch),
+        cache: Arc::new(taskapi::NoSharedCache),
         settings: Arc::new(settings),
     };
     Ok(taskapi::app(ports))

@@ -242,6 +242,7 @@ pub fn ports(store: Arc<dyn Store>, settings: Settings, logger: Arc<dyn Logger>)
         logger,
         metrics: Arc::new(taskapi::NoMetrics),
         http: Arc::new(HyperHttp::default()),
+        cache: Arc::new(taskapi::NoSharedCache),
         settings: Arc::new(settings),
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use taskapi::clock::SystemClock;
-use taskapi::ports::{HttpClient, HttpError, Level, RandomError, MAX_OUTBOUND_RESPONSE};
+use taskapi::ports::{HttpClient, HttpError, Level, RandomError, SharedCache, MAX_OUTBOUND_RESPONSE};
 use taskapi::{Logger, Ports, Random, Settings};
 use tower_service::Service;
 
@@ -43,6 +43,32 @@ impl HttpClient for SpinHttp {
         };
         // One thread per instance: the wasi:http futures are polled where they were made.
         send_wrapper::SendWrapper::new(call).await
+    }
+}
+
+/// Spin's default key-value store as the shared cache: an instance lives one request, so
+/// what the core caches (a provider's discovery document) is worth keeping here.
+struct SpinKv;
+
+#[async_trait::async_trait]
+impl SharedCache for SpinKv {
+    async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let key = key.to_owned();
+        send_wrapper::SendWrapper::new(async move {
+            let store = spin_sdk::key_value::Store::open_default().await.ok()?;
+            store.get(&key).await.ok().flatten()
+        })
+        .await
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>) {
+        let key = key.to_owned();
+        send_wrapper::SendWrapper::new(async move {
+            if let Ok(store) = spin_sdk::key_value::Store::open_default().await {
+                let _ = store.set(&key, &value).await;
+            }
+        })
+        .await;
     }
 }
 
@@ -97,6 +123,7 @@ async fn handle(req: spin_sdk::http::Request) -> http::Response<axum::body::Body
         logger: Arc::new(StdoutLogger),
         metrics: Arc::new(taskapi::NoMetrics),
         http: Arc::new(SpinHttp),
+        cache: Arc::new(SpinKv),
         settings: Arc::new(settings),
     };
     // A panic aborts this instance (wasm32-wasip2 has no unwinding) and Spin answers 500;

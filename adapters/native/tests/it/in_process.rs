@@ -77,6 +77,7 @@ fn app_with(store: Arc<Switchable>, clock: Arc<ShiftedClock>, settings: Settings
         logger: captured(),
         metrics: Arc::new(taskapi::NoMetrics),
         http: Arc::new(taskapi::NoHttp),
+        cache: Arc::new(taskapi::NoSharedCache),
         settings: Arc::new(settings),
     };
     App { router: taskapi::app(ports), store, clock }
@@ -239,6 +240,7 @@ fn the_principal_limit_fails_open_and_login_fails_closed_when_the_limiter_store_
         logger: logger.clone(),
         metrics: Arc::new(taskapi::NoMetrics),
         http: Arc::new(taskapi::NoHttp),
+        cache: Arc::new(taskapi::NoSharedCache),
         settings: Arc::new(settings(&[])),
     };
     let router = taskapi::app(ports);

@@ -11,6 +11,7 @@ mod atomicity;
 mod common;
 mod conformance;
 mod in_process;
+mod oidc_cache;
 mod openapi;
 mod query_plans;
 mod round_trips;

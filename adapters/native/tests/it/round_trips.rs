@@ -70,6 +70,7 @@ fn host() -> Host {
         logger: log.clone(),
         metrics: metrics.clone(),
         http: Arc::new(taskapi::NoHttp),
+        cache: Arc::new(taskapi::NoSharedCache),
         settings: Arc::new(settings(&[("RATE_LIMITS_ENABLED", "true")])),
     };
     Host { router: taskapi::app(ports), store, limiter, log, metrics }

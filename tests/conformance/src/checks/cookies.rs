@@ -15,6 +15,7 @@ pub fn checks() -> Vec<Entry> {
         cookie_attack_refresh_with_a_foreign_or_missing_origin_is_refused,
         credentials_are_allowed_to_the_configured_origins_only,
         logout_clears_the_session_cookie,
+        a_body_less_refresh_without_a_cookie_is_unauthenticated,
     ]]
 }
 
@@ -149,5 +150,13 @@ fn logout_clears_the_session_cookie(c: &Client) -> Result<(), String> {
     let (value, attrs) = set_cookie(&res).ok_or("logout does not clear the cookie")?;
     ensure!(value.is_empty() && attrs.contains("Max-Age=0"), "cleared: {attrs}");
     expect_problem(&refresh(c, &cookie, Some(TEST_ORIGIN), Some("application/json"))?, 401, "unauthenticated")?;
+    Ok(())
+}
+
+/// A refresh with neither body nor cookie (and so no Content-Type) has no credential: 401,
+/// not 415, on every host whatever it makes of an absent body.
+fn a_body_less_refresh_without_a_cookie_is_unauthenticated(c: &Client) -> Result<(), String> {
+    let res = c.send("POST", "/v1/auth/refresh", &[], None)?;
+    expect_problem(&res, 401, "unauthenticated")?;
     Ok(())
 }
