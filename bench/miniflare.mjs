@@ -3,6 +3,8 @@
 // `wrangler --persist-to STATE` keeps them (so `wrangler d1 migrations apply` and
 // `wrangler d1 execute` prepare and seed it), listening on 127.0.0.1:PORT until killed.
 //   node bench/miniflare.mjs PORT STATE_DIR [KEY=VALUE ...]
+// With BENCH_METRICS_DATASET=NAME in the environment the worker also gets its METRICS
+// binding (a local Analytics Engine dataset), as wrangler.toml configures it.
 import { join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 
@@ -27,6 +29,9 @@ const mf = new Miniflare(convertV4MiniflareOptions({
   // The database_id of wrangler.toml, so that wrangler's local commands find the same file.
   d1Databases: { DB: "00000000-0000-4000-8000-000000000000" },
   durableObjects: { RATE_LIMITER: { className: "RateLimiter", useSQLite: true } },
+  analyticsEngineDatasets: process.env.BENCH_METRICS_DATASET
+    ? { METRICS: { dataset: process.env.BENCH_METRICS_DATASET } }
+    : undefined,
   // Each resource under its plugin's name: v3/d1 and v3/do, as wrangler --persist-to.
   resourcePersistencePath: join(state, "v3"),
 }));

@@ -5,11 +5,17 @@
     scripts/analytics.py --list               # the query names
     scripts/analytics.py --check              # exit 1 when the 5xx rate or a route's p99 is too high
     scripts/analytics.py --window 15m latency # the same query over the last 15 minutes
+    scripts/analytics.py --local LOG latency  # the same query over a local run (see below)
 
 Needs CF_ACCOUNT_ID and CF_API_TOKEN (a token with Account | Account Analytics | Read) in
 the environment; CF_AE_DATASET (or --dataset) names the dataset when it is not
 `taskapi_requests` (for example `taskapi_requests_staging`). Python 3.9+, standard library
 only, so a CI runner needs nothing installed.
+
+--local LOG runs the same SQL text on ClickHouse itself (the embedded chdb, `pip install
+chdb`; only this mode needs it) over the data points of a local run: each request line of
+a worker's log (wrangler dev, LOG_LEVEL=info) carries every field the METRICS binding
+writes (adapters/cloudflare/src/metrics.rs has the layout), so the table is rebuilt from them.
 
 Exit codes: 0 all good; 1 --check found a threshold crossed; 2 usage, configuration or
 API error (missing variables, HTTP error, unparsable answer).
@@ -106,6 +112,66 @@ def parse_answer(body):
     if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
         raise UsageError(f"the SQL API answer has no data array: {body[:300]!r}")
     return answer
+
+
+def points_from_log(path):
+    """The Analytics Engine rows of a worker log's request lines (adapters/cloudflare/src/metrics.rs)."""
+    points = []
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        start = line.find("{")
+        if start < 0 or '"msg":"request"' not in line:
+            continue
+        try:
+            entry = json.loads(line[start:])
+        except json.JSONDecodeError:
+            continue
+        if entry.get("msg") != "request" or "span_id" not in entry:
+            continue  # entry.js's line of an aborted instance wrote no data point
+        status = int(entry.get("status", 0))
+        route = entry.get("route") or "unmatched"
+        principal = (entry.get("principal") or "").split(":", 1)[0]
+        points.append({
+            "timestamp": entry["time"].replace("T", " ").rstrip("Z"),
+            "_sample_interval": 1,
+            "index1": route,
+            "blob1": route,
+            "blob2": entry.get("method", ""),
+            "blob3": f"{min(max(status // 100, 1), 5)}xx",
+            "blob4": principal if principal in ("user", "key") else "anonymous",
+            "blob5": entry.get("problem") or "",
+            "blob6": entry.get("trace_id", ""),
+            "double1": float(entry.get("duration_ms", 0)),
+            "double2": float(status),
+            "double3": float(entry.get("store_calls", 0)),
+            "double4": float(entry.get("limiter_calls", 0)),
+            "double5": 1.0 if status == 429 else 0.0,
+        })
+    return points
+
+
+def local_runner(log_path, dataset):
+    """A runner over ClickHouse in-process (chdb) holding the data points of a local log."""
+    try:
+        from chdb import session  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise UsageError("--local needs ClickHouse in-process: pip install chdb") from None
+    if not Path(log_path).is_file():
+        raise UsageError(f"--local {log_path}: no such file")
+    points = points_from_log(log_path)
+    if not points:
+        raise UsageError(f"--local {log_path}: no request lines (run the worker with LOG_LEVEL=info)")
+    db = session.Session()
+    blobs = ", ".join(f"blob{i} String" for i in range(1, 7))
+    doubles = ", ".join(f"double{i} Float64" for i in range(1, 6))
+    db.query(f"CREATE TABLE {dataset} (timestamp DateTime64(3, 'UTC'), _sample_interval UInt32, "
+             f"index1 String, {blobs}, {doubles}) ENGINE = Memory")
+    rows = "\n".join(json.dumps(p) for p in points)
+    db.query(f"INSERT INTO {dataset} FORMAT JSONEachRow\n{rows}")
+
+    def run(sql, _account, _token):
+        return parse_answer(db.query(sql, "JSON").bytes().decode("utf-8"))
+
+    return run, len(points)
 
 
 def number(value):
@@ -220,6 +286,7 @@ def main(argv=None, env=None, runner=run_sql, out=sys.stdout):
     parser.add_argument("--window", help="time window instead of the queries' 1h: 15m, 6h, 7d")
     parser.add_argument("--dataset", help="dataset (table) name; default $CF_AE_DATASET or taskapi_requests")
     parser.add_argument("--json", action="store_true", help="print the raw JSON answers instead of tables")
+    parser.add_argument("--local", metavar="LOG", help="run on ClickHouse in-process over a local worker log")
     parser.add_argument("--check", action="store_true", help="alert mode: compare with the thresholds")
     parser.add_argument("--max-5xx-rate", type=float, default=0.01, help="--check: highest 5xx share (0.01)")
     parser.add_argument("--max-p99-ms", type=float, default=1000.0, help="--check: highest p99 per route, ms (1000)")
@@ -234,7 +301,12 @@ def main(argv=None, env=None, runner=run_sql, out=sys.stdout):
         window = args.window or ("15m" if args.check else None)
         names = ["error_rate", "latency"] if args.check else (args.queries or query_names())
         sqls = {name: load_query(name, window, dataset) for name in names}
-        account, token = credentials(env)
+        if args.local:
+            runner, count = local_runner(args.local, dataset)
+            account, token = "", ""
+            print(f"(local: {count} data points from {args.local})", file=out)
+        else:
+            account, token = credentials(env)
         answers = {name: runner(sql, account, token) for name, sql in sqls.items()}
     except UsageError as error:
         print(f"analytics: {error}", file=sys.stderr)

@@ -15,6 +15,9 @@
 # PEER_CLIENT (both: wrk -t1 for req/s and p50, oha for p99 (default); oha: oha for all)
 # and DO_REQUESTS (default 1000) tune the comparison; BENCH_PEER_REV names the peer's
 # revision in the report when DIR is not a git checkout.
+# --metrics-only: only the cost of the metrics write (bench/metrics_cost.py: the worker on
+# Miniflare with and without its Analytics Engine binding, side by side; the full run ends
+# with it too); with --no-build, the worker already built.
 BENCH_ARGS="$*"
 source "$(dirname "$0")/lib.sh"
 lib_init
@@ -24,13 +27,14 @@ LOGS="$ROOT/.tmp/bench-logs"
 rm -rf "$LOGS" && mkdir -p "$LOGS"
 trap stop_started EXIT
 
-PEER="${BENCH_PEER:-}" PEER_ONLY=0 NO_BUILD=0
+PEER="${BENCH_PEER:-}" PEER_ONLY=0 NO_BUILD=0 METRICS_ONLY=0
 while (($#)); do
   case "$1" in
     --peer) PEER="${2:?--peer needs a directory}"; shift 2 ;;
     --peer=*) PEER="${1#--peer=}"; shift ;;
     --peer-only) PEER_ONLY=1; shift ;;
     --no-build) NO_BUILD=1; shift ;;
+    --metrics-only) METRICS_ONLY=1; shift ;;
     -h | --help) sed -n '2,/^BENCH_ARGS/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -39,8 +43,8 @@ if [[ "$PEER_ONLY" == 1 && -z "$PEER" ]]; then
   echo "--peer-only needs --peer DIR (or BENCH_PEER=DIR)" >&2
   exit 2
 fi
-if [[ "$NO_BUILD" == 1 && "$PEER_ONLY" != 1 ]]; then
-  echo "--no-build goes with --peer-only (the full run builds every artifact it measures)" >&2
+if [[ "$NO_BUILD" == 1 && "$PEER_ONLY" != 1 && "$METRICS_ONLY" != 1 ]]; then
+  echo "--no-build goes with --peer-only or --metrics-only (the full run builds every artifact it measures)" >&2
   exit 2
 fi
 
@@ -85,6 +89,41 @@ run_peer_comparison() {
     --concurrency "${PEER_CONCURRENCY:-2,8}" --client "${PEER_CLIENT:-both}" --do-requests "${DO_REQUESTS:-1000}" \
     --command "scripts/bench.sh${BENCH_ARGS:+ $BENCH_ARGS}" --out "$ROOT/BENCHMARKS.md"
 }
+
+# The cost of the metrics write: two Miniflare instances of the built worker, one with the
+# METRICS binding and one without, each over its own migrated local D1.
+run_metrics_cost() {
+  local on off state
+  on="$(free_port)"; off="$(free_port)"
+  for state in metrics-on metrics-off; do
+    rm -rf "$ROOT/.tmp/$state"
+    npx wrangler d1 migrations apply DB --local --persist-to "$ROOT/.tmp/$state" >"$LOGS/d1-$state.log" 2>&1
+  done
+  local config=(ENVIRONMENT=development "$(random_signing_key bench)" RATE_LIMITS_ENABLED=false LOG_LEVEL=warn)
+  BENCH_METRICS_DATASET=taskapi_requests setsid node bench/miniflare.mjs "$on" "$ROOT/.tmp/metrics-on" "${config[@]}" \
+    >"$LOGS/miniflare-metrics-on.log" 2>&1 &
+  PIDS+=($!)
+  setsid node bench/miniflare.mjs "$off" "$ROOT/.tmp/metrics-off" "${config[@]}" >"$LOGS/miniflare-metrics-off.log" 2>&1 &
+  PIDS+=($!)
+  wait_for_health "http://127.0.0.1:$on" 90 "$LOGS/miniflare-metrics-on.log"
+  wait_for_health "http://127.0.0.1:$off" 90 "$LOGS/miniflare-metrics-off.log"
+  log "metrics: the cost of the data point per request (with / without the METRICS binding)"
+  (cd bench && python3 metrics_cost.py --with-metrics "http://127.0.0.1:$on" --without-metrics "http://127.0.0.1:$off" \
+    --runs "${METRICS_RUNS:-3}" --seconds "${METRICS_SECONDS:-5}" --out "$ROOT/BENCHMARKS.md")
+}
+
+if [[ "$METRICS_ONLY" == 1 ]]; then
+  ensure_node_modules
+  ensure_load_tools
+  if [[ "$NO_BUILD" == 1 ]]; then
+    [[ -f adapters/cloudflare/build/index.js ]] || { echo "--no-build: adapters/cloudflare/build/index.js is missing" >&2; exit 2; }
+  else
+    ensure_tools
+    build_worker
+  fi
+  run_metrics_cost
+  exit 0
+fi
 
 if [[ "$PEER_ONLY" == 1 ]]; then
   ensure_node_modules
@@ -141,4 +180,5 @@ python3 bench/report_extra.py --criterion "$LOGS/criterion.log" --ops-wasm "$LOG
   --ops-native "$LOGS/ops-native.json" --startup "$STARTUP_PROFILE" --startup-log "$LOGS/startup.log" \
   --worker-wasm adapters/cloudflare/build/index_bg.wasm --spin-wasm "$(spin_component)" --out "$ROOT/BENCHMARKS.md"
 log "wrote BENCHMARKS.md"
+run_metrics_cost
 if [[ -n "$PEER" ]]; then run_peer_comparison; fi

@@ -11,7 +11,8 @@
    SUM weighted by `_sample_interval`, every quantile `quantileExactWeighted(q)(x, _sample_interval)`.
 2. scripts/analytics.py on canned SQL API answers: the table, the --check verdicts (healthy
    -> 0, thresholds crossed -> 1 naming the route), the window and dataset rewriting, and a
-   clear exit 2 when CF_ACCOUNT_ID / CF_API_TOKEN are missing.
+   clear exit 2 when CF_ACCOUNT_ID / CF_API_TOKEN are missing; --local's data points
+   rebuilt from a worker log's request lines.
 """
 
 import contextlib
@@ -19,6 +20,7 @@ import io
 import json
 import re
 import sys
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -233,6 +235,44 @@ class Script(unittest.TestCase):
         code, _, err = run(["--check"], runner=failing)
         self.assertEqual(code, 2)
         self.assertIn("HTTP 403", err)
+
+
+    def test_a_local_log_becomes_the_data_points_the_binding_writes(self):
+        lines = [
+            '[wrangler:info] Ready on http://127.0.0.1:8787',
+            '{"time":"2026-12-05T21:04:29.818Z","level":"info","msg":"request","trace_id":"t1","span_id":"s1",'
+            '"method":"POST","route":"/v1/auth/register","status":201,"duration_ms":106,"principal":null,'
+            '"store_calls":1,"limiter_calls":1,"data_point":true}',
+            '{"time":"2026-12-05T21:04:30.001Z","level":"info","msg":"request","trace_id":"t2","span_id":"s2",'
+            '"method":"GET","route":"/v1/tasks/{id}","status":404,"duration_ms":3,"principal":"key:k1",'
+            '"problem":"not-found","store_calls":1,"limiter_calls":0,"data_point":true}',
+            '{"time":"2026-12-05T21:04:30.002Z","level":"warn","msg":"request","trace_id":"t3","span_id":"s3",'
+            '"method":"GET","status":429,"duration_ms":0,"principal":"user:u1","problem":"rate-limited",'
+            '"store_calls":0,"limiter_calls":1,"data_point":true}',
+            # entry.js's line for an aborted instance: no span id, no data point.
+            '{"time":"2026-12-05T21:04:30.003Z","level":"error","msg":"request","status":500}',
+            '{"time":"2026-12-05T21:04:30.004Z","level":"info","msg":"lease"}',
+        ]
+        with tempfile.TemporaryDirectory() as tmp:
+            log = Path(tmp) / "worker.log"
+            log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            points = analytics.points_from_log(log)
+        self.assertEqual(len(points), 3)
+        first, second, third = points
+        self.assertEqual(first["timestamp"], "2026-12-05 21:04:29.818")
+        self.assertEqual((first["blob1"], first["blob2"], first["blob3"], first["blob4"], first["blob5"]),
+                         ("/v1/auth/register", "POST", "2xx", "anonymous", ""))
+        self.assertEqual((first["double1"], first["double2"], first["double3"], first["double4"], first["double5"]),
+                         (106.0, 201.0, 1.0, 1.0, 0.0))
+        self.assertEqual((second["blob4"], second["blob5"], second["blob6"]), ("key", "not-found", "t2"))
+        self.assertEqual((third["blob1"], third["index1"], third["blob4"], third["double5"]),
+                         ("unmatched", "unmatched", "user", 1.0))
+        self.assertTrue(all(p["_sample_interval"] == 1 for p in points))
+
+    def test_local_mode_refuses_a_missing_log_clearly(self):
+        code, _, err = run(["--local", "/nonexistent/worker.log", "latency"], env={})
+        self.assertEqual(code, 2)
+        self.assertTrue("no such file" in err or "pip install chdb" in err, err)
 
 
 if __name__ == "__main__":
