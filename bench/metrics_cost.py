@@ -14,6 +14,7 @@ import statistics
 import sys
 
 from bench import api, fmt, miniflare_version, oha, PASSWORD, ROOT
+from peer import write_section
 
 BEGIN = "<!-- metrics-cost:begin (written by bench/metrics_cost.py) -->"
 END = "<!-- metrics-cost:end -->"
@@ -82,21 +83,8 @@ def main():
         "A difference within the spread of the passes is the noise of this 2-core machine: the write is one "
         "call into the runtime that queues the point and does not wait for it.",
     ])
-    write_section(a.out, text)
-
-
-def write_section(path, text):
-    """Replaces the section between the markers, or appends it."""
-    current = open(path).read() if os.path.exists(path) else ""
-    block = f"{BEGIN}\n{text.rstrip()}\n{END}\n"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        new = head + block + ("\n" + tail if tail else "")
-    else:
-        new = current.rstrip("\n") + ("\n\n" if current else "") + block
-    open(path, "w").write(new)
-    print(f"wrote the metrics-cost section of {path}", file=sys.stderr)
+    write_section(a.out, text, BEGIN, END)
+    print(f"wrote the metrics-cost section of {a.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

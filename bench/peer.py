@@ -367,12 +367,13 @@ def versions(peer_dir, peer_rev):
     }
 
 
-def write_section(path, text):
+def write_section(path, text, begin=BEGIN, end=END):
+    """Replaces the section between the markers in PATH, or appends it."""
     current = open(path).read() if os.path.exists(path) else ""
-    block = f"{BEGIN}\n{text.rstrip()}\n{END}\n"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
+    block = f"{begin}\n{text.rstrip()}\n{end}\n"
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
         new = head + block + ("\n" + tail if tail else "")
     else:
         new = current.rstrip("\n") + ("\n\n" if current else "") + block

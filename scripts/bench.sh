@@ -112,7 +112,8 @@ run_metrics_cost() {
     --runs "${METRICS_RUNS:-3}" --seconds "${METRICS_SECONDS:-5}" --out "$ROOT/BENCHMARKS.md")
 }
 
-if [[ "$METRICS_ONLY" == 1 ]]; then
+# The worker for a partial run: built, or with --no-build the one already built.
+prepare_worker() {
   ensure_node_modules
   ensure_load_tools
   if [[ "$NO_BUILD" == 1 ]]; then
@@ -121,19 +122,16 @@ if [[ "$METRICS_ONLY" == 1 ]]; then
     ensure_tools
     build_worker
   fi
+}
+
+if [[ "$METRICS_ONLY" == 1 ]]; then
+  prepare_worker
   run_metrics_cost
   exit 0
 fi
 
 if [[ "$PEER_ONLY" == 1 ]]; then
-  ensure_node_modules
-  ensure_load_tools
-  if [[ "$NO_BUILD" == 1 ]]; then
-    [[ -f adapters/cloudflare/build/index.js ]] || { echo "--no-build: adapters/cloudflare/build/index.js is missing" >&2; exit 2; }
-  else
-    ensure_tools
-    build_worker
-  fi
+  prepare_worker
   run_peer_comparison
   exit 0
 fi
