@@ -4,7 +4,10 @@
 // `wrangler d1 execute` prepare and seed it), listening on 127.0.0.1:PORT until killed.
 //   node bench/miniflare.mjs PORT STATE_DIR [KEY=VALUE ...]
 // With BENCH_METRICS_DATASET=NAME in the environment the worker also gets its METRICS
-// binding (a local Analytics Engine dataset), as wrangler.toml configures it.
+// binding (a local Analytics Engine dataset), as wrangler.toml configures it; with
+// BENCH_INSPECTOR_PORT=N, workerd's inspector listens on 127.0.0.1:N (bench/cpu_profile.py);
+// BENCH_WORKER_ROOT=DIR serves DIR/entry.js and DIR/build instead of adapters/cloudflare's
+// (bench/ab.py compares two builds side by side).
 import { join } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 
@@ -14,15 +17,18 @@ const bindings = Object.fromEntries(vars.map((kv) => [kv.slice(0, kv.indexOf("="
 
 // Miniflare 5 takes a new option shape: these are Miniflare 4's, converted (which needs the
 // module list spelled out instead of modulesRules, and one persistence root).
-const cf = join(root, "adapters/cloudflare");
+const cf = process.env.BENCH_WORKER_ROOT || join(root, "adapters/cloudflare");
+const build = join(cf, "build");
 const mf = new Miniflare(convertV4MiniflareOptions({
   host: "127.0.0.1",
   port: Number(port),
+  inspectorPort: process.env.BENCH_INSPECTOR_PORT ? Number(process.env.BENCH_INSPECTOR_PORT) : undefined,
+  inspectorHost: process.env.BENCH_INSPECTOR_PORT ? "127.0.0.1" : undefined,
   modulesRoot: cf,
   modules: [
     { type: "ESModule", path: join(cf, "entry.js") },
-    { type: "ESModule", path: join(cf, "build/index.js") },
-    { type: "CompiledWasm", path: join(cf, "build/index_bg.wasm") },
+    { type: "ESModule", path: join(build, "index.js") },
+    { type: "CompiledWasm", path: join(build, "index_bg.wasm") },
   ],
   compatibilityDate: "2026-11-17",
   bindings,

@@ -5,6 +5,7 @@
 // `wrangler --persist-to STATE` keeps it (so `wrangler d1 migrations apply` and
 // `wrangler d1 execute` prepare and seed it). Listens on 127.0.0.1 until killed.
 //   node bench/peer-miniflare.mjs BUNDLE.js WRANGLER_CONFIG PORT:STATE [PORT:STATE ...]
+// With BENCH_INSPECTOR_PORT=N, the first instance's workerd inspector listens on 127.0.0.1:N.
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
@@ -38,6 +39,9 @@ for (const instance of instances) {
   const mf = new Miniflare(convertV4MiniflareOptions({
     host: "127.0.0.1",
     port: Number(port),
+    ...(process.env.BENCH_INSPECTOR_PORT && servers.length === 0
+      ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT), inspectorHost: "127.0.0.1" }
+      : {}),
     modulesRoot: root,
     modules: [resolve(bundle), ...chunks.map((f) => join(root, f))].map((path) => ({ type: "ESModule", path })),
     compatibilityDate: config.compatibility_date,

@@ -162,17 +162,19 @@ class Ours:
     def stop(self):
         stop(self.proc)
 
-    def seed(self):
+    def seed(self, sizes=(1000, 100000)):
         self.email = f"bench.{uuid.uuid4().hex[:8]}@example.test"
         reg = bench.api(self.base, "POST", "/v1/auth/register",
                         {"email": self.email, "password": bench.PASSWORD, "name": "Bench"})
         self._token, self.token_at, user = reg["access_token"], time.time(), reg["user"]["id"]
         self.projects = {}
         for size, prefix in ((1000, "00000000-0000-7000-8001-"), (100000, "00000000-0000-7000-8002-")):
+            if size not in sizes:
+                continue
             p = bench.api(self.base, "POST", "/v1/projects", {"name": f"bench {size}"}, self._token)["id"]
             d1_file(self.state, bench.seed_sql(size, p, user, prefix))
             self.projects[size] = p
-        page = bench.api(self.base, "GET", f"/v1/projects/{self.projects[100000]}/tasks?limit=50", token=self._token)
+        page = bench.api(self.base, "GET", f"/v1/projects/{self.projects[max(sizes)]}/tasks?limit=50", token=self._token)
         assert len(page["data"]) == 50, page
         log(f"seeded ours: projects {self.projects}")
 
@@ -184,7 +186,7 @@ class Ours:
 
     def request(self, scenario):
         """(url, method, body, token) of one scenario."""
-        p1k, p100k = self.projects[1000], self.projects[100000]
+        p1k, p100k = self.projects[1000], self.projects.get(100000)
         return {
             "list_1k": (f"{self.base}/v1/projects/{p1k}/tasks?limit=50", "GET", None),
             "list_100k": (f"{self.base}/v1/projects/{p100k}/tasks?limit=50", "GET", None),
@@ -219,12 +221,13 @@ class Peer:
         return f"http://127.0.0.1:{self.ports[size]}"
 
     def request(self, scenario):
-        return {
-            "list_1k": (f"{self.base(1000)}/tasks?per_page=50", "GET", None),
-            "list_100k": (f"{self.base(100000)}/tasks?per_page=50", "GET", None),
-            "read": (f"{self.base(1000)}/tasks/1", "GET", None),
-            "create": (f"{self.base(1000)}/tasks", "POST", PEER_CREATE),
-        }[scenario] + (None,)
+        size, path, method, body = {
+            "list_1k": (1000, "/tasks?per_page=50", "GET", None),
+            "list_100k": (100000, "/tasks?per_page=50", "GET", None),
+            "read": (1000, "/tasks/1", "GET", None),
+            "create": (1000, "/tasks", "POST", PEER_CREATE),
+        }[scenario]
+        return (self.base(size) + path, method, body, None)
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,6 +15,11 @@
 # PEER_CLIENT (both: wrk -t1 for req/s and p50, oha for p99 (default); oha: oha for all)
 # and DO_REQUESTS (default 1000) tune the comparison; BENCH_PEER_REV names the peer's
 # revision in the report when DIR is not a git checkout.
+# --profile: where a warm isolate spends its CPU time per request, ours and (with --peer)
+# the peer's, from V8 profiles through workerd's inspector (bench/cpu_profile.py; a section
+# of BENCHMARKS.md); with --no-build, the worker already built.
+# --ab DIR_A DIR_B: two builds side by side (each DIR holds entry.js and build/, as
+# adapters/cloudflare does), alternating pass by pass (bench/ab.py; printed, not written).
 # --metrics-only: only the cost of the metrics write (bench/metrics_cost.py: the worker on
 # Miniflare with and without its Analytics Engine binding, side by side; the full run ends
 # with it too); with --no-build, the worker already built.
@@ -27,7 +32,7 @@ LOGS="$ROOT/.tmp/bench-logs"
 rm -rf "$LOGS" && mkdir -p "$LOGS"
 trap stop_started EXIT
 
-PEER="${BENCH_PEER:-}" PEER_ONLY=0 NO_BUILD=0 METRICS_ONLY=0
+PEER="${BENCH_PEER:-}" PEER_ONLY=0 NO_BUILD=0 METRICS_ONLY=0 PROFILE=0 AB_A="" AB_B=""
 while (($#)); do
   case "$1" in
     --peer) PEER="${2:?--peer needs a directory}"; shift 2 ;;
@@ -35,6 +40,8 @@ while (($#)); do
     --peer-only) PEER_ONLY=1; shift ;;
     --no-build) NO_BUILD=1; shift ;;
     --metrics-only) METRICS_ONLY=1; shift ;;
+    --profile) PROFILE=1; shift ;;
+    --ab) AB_A="${2:?--ab needs two directories}"; AB_B="${3:?--ab needs two directories}"; shift 3 ;;
     -h | --help) sed -n '2,/^BENCH_ARGS/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -43,8 +50,8 @@ if [[ "$PEER_ONLY" == 1 && -z "$PEER" ]]; then
   echo "--peer-only needs --peer DIR (or BENCH_PEER=DIR)" >&2
   exit 2
 fi
-if [[ "$NO_BUILD" == 1 && "$PEER_ONLY" != 1 && "$METRICS_ONLY" != 1 ]]; then
-  echo "--no-build goes with --peer-only or --metrics-only (the full run builds every artifact it measures)" >&2
+if [[ "$NO_BUILD" == 1 && "$PEER_ONLY" != 1 && "$METRICS_ONLY" != 1 && "$PROFILE" != 1 ]]; then
+  echo "--no-build goes with --peer-only, --profile or --metrics-only (the full run builds every artifact it measures)" >&2
   exit 2
 fi
 
@@ -63,7 +70,7 @@ ensure_load_tools() {
 # dependencies installed there from its lockfile (npm ci, scripts off, only when the lockfile
 # changed), and bundled by our pinned wrangler (`wrangler deploy --dry-run`) into
 # .tmp/peer/bundle; then bench/peer.py seeds, serves and measures both sides.
-run_peer_comparison() {
+bundle_peer() {
   local dir="$PEER" src="$ROOT/.tmp/peer/src" out="$ROOT/.tmp/peer/bundle" rev config
   [[ -f "$dir/wrangler.jsonc" || ! -d "$dir/chanfana-openapi-template" ]] || dir="$dir/chanfana-openapi-template"
   config="$(cd "$dir" && ls wrangler.jsonc wrangler.json 2>/dev/null | head -1 || true)"
@@ -84,8 +91,13 @@ run_peer_comparison() {
   rm -rf "$out"
   (cd "$src" && "$ROOT/node_modules/.bin/wrangler" deploy --dry-run --outdir "$out" >"$LOGS/peer-bundle.log" 2>&1) ||
     { tail -30 "$LOGS/peer-bundle.log" >&2; exit 1; }
-  python3 bench/peer.py --peer-bundle "$out/index.js" --peer-config "$src/$config" --peer-dir "$src" \
-    --peer-rev "$rev" --runs "${PEER_RUNS:-3}" --seconds "${PEER_SECONDS:-5}" \
+  PEER_BUNDLE="$out/index.js" PEER_CONFIG="$src/$config" PEER_SRC="$src" PEER_REV="$rev"
+}
+
+run_peer_comparison() {
+  bundle_peer
+  python3 bench/peer.py --peer-bundle "$PEER_BUNDLE" --peer-config "$PEER_CONFIG" --peer-dir "$PEER_SRC" \
+    --peer-rev "$PEER_REV" --runs "${PEER_RUNS:-3}" --seconds "${PEER_SECONDS:-5}" \
     --concurrency "${PEER_CONCURRENCY:-2,8}" --client "${PEER_CLIENT:-both}" --do-requests "${DO_REQUESTS:-1000}" \
     --command "scripts/bench.sh${BENCH_ARGS:+ $BENCH_ARGS}" --out "$ROOT/BENCHMARKS.md"
 }
@@ -127,6 +139,25 @@ prepare_worker() {
 if [[ "$METRICS_ONLY" == 1 ]]; then
   prepare_worker
   run_metrics_cost
+  exit 0
+fi
+
+if [[ -n "$AB_A" ]]; then
+  ensure_node_modules
+  ensure_load_tools
+  python3 bench/ab.py "$AB_A" "$AB_B" --runs "${AB_RUNS:-5}" --seconds "${AB_SECONDS:-5}"
+  exit 0
+fi
+
+if [[ "$PROFILE" == 1 ]]; then
+  prepare_worker
+  peer_args=()
+  if [[ -n "$PEER" ]]; then
+    bundle_peer
+    peer_args=(--peer-bundle "$PEER_BUNDLE" --peer-config "$PEER_CONFIG" --peer-rev "$PEER_REV")
+  fi
+  python3 bench/cpu_profile.py "${peer_args[@]}" --seconds "${PROFILE_SECONDS:-8}" \
+    --command "scripts/bench.sh${BENCH_ARGS:+ $BENCH_ARGS}" --out "$ROOT/BENCHMARKS.md"
   exit 0
 fi
 
@@ -180,3 +211,8 @@ python3 bench/report_extra.py --criterion "$LOGS/criterion.log" --ops-wasm "$LOG
 log "wrote BENCHMARKS.md"
 run_metrics_cost
 if [[ -n "$PEER" ]]; then run_peer_comparison; fi
+PROFILE_PEER=()
+if [[ -n "$PEER" ]]; then PROFILE_PEER=(--peer-bundle "$PEER_BUNDLE" --peer-config "$PEER_CONFIG" --peer-rev "$PEER_REV"); fi
+log "CPU time per request of a warm isolate (V8 profiles)"
+python3 bench/cpu_profile.py "${PROFILE_PEER[@]}" --seconds "${PROFILE_SECONDS:-8}" \
+  --command "scripts/bench.sh${BENCH_ARGS:+ $BENCH_ARGS}" --out "$ROOT/BENCHMARKS.md"

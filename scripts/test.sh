@@ -295,6 +295,16 @@ panics_logged() {
     echo "  $h: $n panics logged with their request id"
     if (( n >= 3 )); then record "panics logged with request id[$h]" 1 0; else record "panics logged with request id[$h]" 0 1; fi
   done
+  # A panic without the caller's id: Workers answers it in entry.js, whose chosen id the
+  # worker logged the panic under (the conformance suite prints the id it was answered).
+  local id
+  id="$(sed -n 's/.*panic-without-request-id \([0-9a-f-]\{36\}\).*/\1/p' "$LOGS/conformance-workers.log" | tail -1)"
+  if [[ -n "$id" ]] && grep -q "\"msg\":\"panic\",\"request_id\":\"$id\"" "$(host_log workers)"; then
+    record "panic without a request id logged under the id answered[workers]" 1 0
+  else
+    echo "  workers: no panic log line under the answered id '${id:-none}'"
+    record "panic without a request id logged under the id answered[workers]" 0 1
+  fi
 }
 
 main() {

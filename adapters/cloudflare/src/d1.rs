@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use js_sys::{Array, Uint8Array};
 use taskapi::store::{Consistency, StmtResult};
 use taskapi::{Row, Statement, Store, StoreError, Value};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use worker::send::{SendFuture, SendWrapper};
 use worker::{D1Database, D1DatabaseSession, D1PreparedStatement};
 
@@ -75,6 +77,46 @@ fn row_from_array(row: &JsValue) -> Row {
     Row(row.dyn_ref::<Array>().map(|a| a.iter().map(|v| from_js(&v)).collect()).unwrap_or_default())
 }
 
+/// The rows of a `raw()` result. Read value by value, each cell costs several crossings of
+/// the wasm boundary; instead the runtime writes the whole result as one JSON text
+/// (`JSON.stringify`, native code) and it is parsed here in one pass. JSON has no bytes,
+/// so a result holding a blob (an ArrayBuffer, written as an object) is read value by
+/// value instead.
+fn rows_from_arrays(rows: &[JsValue]) -> Vec<Row> {
+    let array: Array = rows.iter().collect();
+    let parsed = js_sys::JSON::stringify(&array)
+        .ok()
+        .and_then(|text| text.as_string())
+        .and_then(|text| serde_json::from_str::<Vec<Vec<serde_json::Value>>>(&text).ok());
+    match parsed {
+        Some(rows) if rows.iter().flatten().all(|v| !v.is_object() && !v.is_array()) => {
+            rows.into_iter().map(|r| Row(r.into_iter().map(from_json).collect())).collect()
+        }
+        _ => rows.iter().map(row_from_array).collect(),
+    }
+}
+
+/// A JSON value of a D1 result as a store value: integers are doubles in JavaScript, so an
+/// integral number below 2^53 is an integer.
+fn from_json(v: serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Integer(i64::from(b)),
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Value::Integer(i),
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 =>
+            {
+                #[allow(clippy::cast_possible_truncation)]
+                Value::Integer(f as i64)
+            }
+            (None, Some(f)) => Value::Real(f),
+            (None, None) => Value::Null,
+        },
+        serde_json::Value::String(s) => Value::Text(s),
+        other => Value::Text(other.to_string()),
+    }
+}
+
 fn changes(result: &worker::D1Result) -> u64 {
     result.meta().ok().flatten().and_then(|m| m.changes).and_then(|c| u64::try_from(c).ok()).unwrap_or(0)
 }
@@ -85,7 +127,7 @@ impl Store for D1Store {
         SendFuture::new(async move {
             let prepared = self.prepare(&stmt)?;
             let rows = prepared.raw_js_value().await.map_err(err)?;
-            Ok(rows.iter().map(row_from_array).collect())
+            Ok(rows_from_arrays(&rows))
         })
         .await
     }
@@ -101,20 +143,17 @@ impl Store for D1Store {
 
     async fn batch(&self, stmts: Vec<Statement>) -> Result<Vec<StmtResult>, StoreError> {
         SendFuture::new(async move {
-            let prepared = stmts.iter().map(|s| self.prepare(s)).collect::<Result<Vec<_>, _>>()?;
-            let results = match &self.session {
-                Some(session) => session.batch(prepared).await,
-                None => self.db.batch(prepared).await,
-            }
-            .map_err(err)?;
-            let mut out = Vec::with_capacity(results.len());
-            for r in &results {
-                if let Some(e) = r.error() {
-                    return Err(StoreError::from_sqlite_message(&e));
-                }
-                out.push(StmtResult { rows: batch_rows(r)?, changes: changes(r) });
-            }
-            Ok(out)
+            let prepared = stmts
+                .iter()
+                .map(|s| self.prepare(s).map(|p| AsRef::<JsValue>::as_ref(p.inner()).clone()))
+                .collect::<Result<Array, _>>()?;
+            let target: &JsValue = match &self.session {
+                Some(session) => AsRef::<JsValue>::as_ref(&**session),
+                None => AsRef::<JsValue>::as_ref(&*self.db),
+            };
+            let promise = target.unchecked_ref::<D1Batch>().batch(&prepared).map_err(|e| js_err(&e))?;
+            let results = JsFuture::from(promise).await.map_err(|e| js_err(&e))?;
+            batch_results(&results)
         })
         .await
     }
@@ -146,9 +185,66 @@ impl Store for D1Store {
     }
 }
 
-fn batch_rows(r: &worker::D1Result) -> Result<Vec<Row>, StoreError> {
-    let rows: Vec<OrderedRow> = r.results().map_err(err)?;
-    Ok(rows.into_iter().map(|r| Row(r.0)).collect())
+#[wasm_bindgen]
+extern "C" {
+    /// A D1 database or session: `batch(statements)` on either.
+    type D1Batch;
+    #[wasm_bindgen(method, catch)]
+    fn batch(this: &D1Batch, statements: &Array) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// The text of a rejected D1 call: the error's message and its cause's, where D1 puts the
+/// SQLite error (what `StoreError::from_sqlite_message` reads).
+fn js_err(e: &JsValue) -> StoreError {
+    let text = match e.dyn_ref::<js_sys::Error>() {
+        Some(error) => {
+            let cause = error.cause();
+            match cause.dyn_ref::<js_sys::Error>() {
+                Some(c) => format!("{}: {}", String::from(error.message()), String::from(c.message())),
+                None => String::from(error.message()),
+            }
+        }
+        None => format!("{e:?}"),
+    };
+    StoreError::from_sqlite_message(&text)
+}
+
+/// One statement's result of a batch, as D1 gives it (each row an object).
+#[derive(serde::Deserialize)]
+struct BatchResult {
+    #[serde(default)]
+    results: Vec<OrderedRow>,
+    #[serde(default)]
+    meta: Option<BatchMeta>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct BatchMeta {
+    #[serde(default)]
+    changes: Option<f64>,
+}
+
+/// A batch's results. Read through the bindings, every row and value costs several
+/// crossings of the wasm boundary; instead the runtime writes the whole array as one JSON
+/// text (`JSON.stringify`, native code; rows keep their column order), parsed here in one
+/// pass. No column of the schema holds bytes, which JSON could not carry.
+fn batch_results(results: &JsValue) -> Result<Vec<StmtResult>, StoreError> {
+    let text = js_sys::JSON::stringify(results).map_err(|e| js_err(&e))?.as_string().unwrap_or_default();
+    let parsed: Vec<BatchResult> =
+        serde_json::from_str(&text).map_err(|e| StoreError::Other(format!("D1 batch result: {e}")))?;
+    parsed
+        .into_iter()
+        .map(|r| match r.error {
+            Some(e) => Err(StoreError::from_sqlite_message(&e)),
+            None => Ok(StmtResult {
+                rows: r.results.into_iter().map(|row| Row(row.0)).collect(),
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                changes: r.meta.and_then(|m| m.changes).map_or(0, |c| c.max(0.0) as u64),
+            }),
+        })
+        .collect()
 }
 
 /// A batch result row: D1 gives objects; serde visits their entries in column order.
@@ -165,22 +261,7 @@ impl<'de> serde::Deserialize<'de> for OrderedRow {
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<OrderedRow, A::Error> {
                 let mut values = Vec::new();
                 while let Some((_, v)) = map.next_entry::<serde::de::IgnoredAny, serde_json::Value>()? {
-                    values.push(match v {
-                        serde_json::Value::Null => Value::Null,
-                        serde_json::Value::Bool(b) => Value::Integer(i64::from(b)),
-                        serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-                            (Some(i), _) => Value::Integer(i),
-                            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 =>
-                            {
-                                #[allow(clippy::cast_possible_truncation)]
-                                Value::Integer(f as i64)
-                            }
-                            (None, Some(f)) => Value::Real(f),
-                            (None, None) => Value::Null,
-                        },
-                        serde_json::Value::String(s) => Value::Text(s),
-                        other => Value::Text(other.to_string()),
-                    });
+                    values.push(from_json(v));
                 }
                 Ok(OrderedRow(values))
             }

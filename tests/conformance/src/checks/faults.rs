@@ -45,6 +45,16 @@ fn a_panic_is_a_500_problem_and_the_next_request_succeeds(c: &Client) -> Result<
         let res = c.post_json("/v1/projects", &json!({"name": "after a panic"}), Some(&user.bearer()))?;
         ensure_eq!(res.status, 201, "a write after a panic");
     }
+    if !c.panic_body_from_host {
+        // Without an id of the caller's, the host chooses one: the problem and its header
+        // name it, and the test command finds the panic's log line under it (printed here).
+        let res = c.send("GET", "/v1/me", &[("Authorization", &user.bearer()), ("X-Fault-Inject", "panic")], None)?;
+        let body = expect_problem(&res, 500, "internal")?;
+        let id = res.header("x-request-id").unwrap_or_default();
+        ensure!(id.len() == 36, "a chosen request id is a UUID: {id:?}");
+        ensure_eq!(body["request_id"], json!(id), "the problem names the request id of its header");
+        println!("panic-without-request-id {id}");
+    }
     Ok(())
 }
 
