@@ -17,7 +17,8 @@
 # revision in the report when DIR is not a git checkout.
 # --profile: where a warm isolate spends its CPU time per request, ours and (with --peer)
 # the peer's, from V8 profiles through workerd's inspector (bench/cpu_profile.py; a section
-# of BENCHMARKS.md); with --no-build, the worker already built.
+# of BENCHMARKS.md; PROFILE_SECONDS, default 6, and PROFILE_PASSES, default 2, tune it); with
+# --no-build, the worker already built.
 # --ab DIR_A DIR_B: two builds side by side (each DIR holds entry.js and build/, as
 # adapters/cloudflare does), alternating pass by pass (bench/ab.py; printed, not written).
 # --metrics-only: only the cost of the metrics write (bench/metrics_cost.py: the worker on
@@ -156,7 +157,7 @@ if [[ "$PROFILE" == 1 ]]; then
     bundle_peer
     peer_args=(--peer-bundle "$PEER_BUNDLE" --peer-config "$PEER_CONFIG" --peer-rev "$PEER_REV")
   fi
-  python3 bench/cpu_profile.py "${peer_args[@]}" --seconds "${PROFILE_SECONDS:-8}" \
+  python3 bench/cpu_profile.py "${peer_args[@]}" --seconds "${PROFILE_SECONDS:-6}" --passes "${PROFILE_PASSES:-2}" \
     --command "scripts/bench.sh${BENCH_ARGS:+ $BENCH_ARGS}" --out "$ROOT/BENCHMARKS.md"
   exit 0
 fi
@@ -214,5 +215,5 @@ if [[ -n "$PEER" ]]; then run_peer_comparison; fi
 PROFILE_PEER=()
 if [[ -n "$PEER" ]]; then PROFILE_PEER=(--peer-bundle "$PEER_BUNDLE" --peer-config "$PEER_CONFIG" --peer-rev "$PEER_REV"); fi
 log "CPU time per request of a warm isolate (V8 profiles)"
-python3 bench/cpu_profile.py "${PROFILE_PEER[@]}" --seconds "${PROFILE_SECONDS:-8}" \
+python3 bench/cpu_profile.py "${PROFILE_PEER[@]}" --seconds "${PROFILE_SECONDS:-6}" --passes "${PROFILE_PASSES:-2}" \
   --command "scripts/bench.sh${BENCH_ARGS:+ $BENCH_ARGS}" --out "$ROOT/BENCHMARKS.md"
