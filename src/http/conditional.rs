@@ -14,6 +14,11 @@ use crate::error::ApiError;
 use crate::service::create::Created;
 use crate::sql::idempotency::{Key, Stored};
 
+/// The resources that carry a version (`ETag`): their GET answers 304 to a current
+/// `If-None-Match`, their PATCH and DELETE 412 to a stale `If-Match`. The OpenAPI finisher
+/// declares those headers and answers on these paths' operations.
+pub const VERSIONED_PATHS: &[&str] = &["/v1/projects/{id}", "/v1/tasks/{id}"];
+
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 

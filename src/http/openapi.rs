@@ -192,6 +192,7 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
             }),
         );
     }
+    declare_versions(&mut v);
     constrain_fields(&mut v);
     let Some(paths) = v.get_mut("paths").and_then(Value::as_object_mut) else {
         return v;
@@ -280,6 +281,47 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
         }
     }
     v
+}
+
+/// The conditional requests of versioned resources ([`super::conditional::VERSIONED_PATHS`]):
+/// the `ETag` of their 200, `If-None-Match` and 304 on GET, `If-Match` and 412 on PATCH
+/// and DELETE.
+fn declare_versions(v: &mut serde_json::Value) {
+    use serde_json::{json, Value};
+    let etag = |description: &str| json!({"description": description, "schema": {"type": "string"}});
+    let precondition = |name: &str, description: &str| json!({"name": name, "in": "header", "required": false, "description": description, "schema": {"type": "string"}});
+    for path in super::conditional::VERSIONED_PATHS {
+        let Some(item) = v.pointer_mut(&format!("/paths/{}", path.replace('/', "~1"))).and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for (method, op) in item.iter_mut() {
+            let (param, code, response) = match method.as_str() {
+                "get" => (
+                    precondition("If-None-Match", "ETag(s); 304 when one is current (an empty value names none)"),
+                    "304",
+                    json!({"description": "Not modified", "headers": {"ETag": etag("The current version tag")}}),
+                ),
+                "patch" | "delete" => (
+                    precondition("If-Match", "ETag(s); 412 when none is current (an empty value names none)"),
+                    "412",
+                    json!({"description": "Stale If-Match",
+                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}),
+                ),
+                _ => continue,
+            };
+            if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+                params.push(param);
+            }
+            if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+                responses.insert(code.into(), response);
+                if let Some(ok) = responses.get_mut("200").and_then(Value::as_object_mut) {
+                    let headers = ok.entry("headers").or_insert_with(|| json!({}));
+                    headers["ETag"] = etag("Version tag");
+                }
+            }
+        }
+    }
 }
 
 /// The shapes of the headers handlers declare by name only: `Set-Cookie` is only ever the

@@ -126,10 +126,9 @@ pub async fn list_projects(a: Auth, uri: http::Uri) -> Result<Response, ApiError
 /// A project the caller belongs to.
 #[utoipa::path(get, path = "/v1/projects/{id}", tag = "projects", operation_id = "getProject",
     security(("accessToken" = []), ("apiKey" = ["read"])),
-    params(("id" = String, Path, description = "Project id"), ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETag(s); 304 when one is current (an empty value names none)")),
+    params(("id" = String, Path, description = "Project id")),
     responses(
-        (status = 200, description = "The project", body = Project, headers(("ETag" = String, description = "Version tag"))),
-        (status = 304, description = "Not modified", headers(("ETag" = String, description = "The current version tag"))),
+        (status = 200, description = "The project", body = Project),
         (status = 404, description = "No such project, or not a member", body = super::Problem),
     ))]
 pub async fn get_project(a: Auth, Path(id): Path<ProjectId>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -141,13 +140,12 @@ pub async fn get_project(a: Auth, Path(id): Path<ProjectId>, headers: HeaderMap)
 /// Edit a project (admin). `If-Match` makes it conditional.
 #[utoipa::path(patch, path = "/v1/projects/{id}", tag = "projects", operation_id = "updateProject",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("id" = String, Path, description = "Project id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag(s); 412 when none is current (an empty value names none)")),
+    params(("id" = String, Path, description = "Project id")),
     request_body = UpdateProjectRequest,
     responses(
-        (status = 200, description = "The updated project", body = Project, headers(("ETag" = String, description = "Version tag"))),
+        (status = 200, description = "The updated project", body = Project),
         (status = 403, description = "Role below admin", body = super::Problem),
         (status = 404, description = "No such project, or not a member", body = super::Problem),
-        (status = 412, description = "Stale If-Match", body = super::Problem),
     ))]
 pub async fn update_project(
     a: Auth,
@@ -164,12 +162,11 @@ pub async fn update_project(
 /// Delete a project with its tasks and events (owner).
 #[utoipa::path(delete, path = "/v1/projects/{id}", tag = "projects", operation_id = "deleteProject",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("id" = String, Path, description = "Project id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag(s); 412 when none is current (an empty value names none)")),
+    params(("id" = String, Path, description = "Project id")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Not an owner", body = super::Problem),
         (status = 404, description = "No such project, or not a member", body = super::Problem),
-        (status = 412, description = "Stale If-Match", body = super::Problem),
     ))]
 pub async fn delete_project(a: Auth, Path(id): Path<ProjectId>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
     projects::delete(&a.ctx.ports, &a.caller, &id, if_match(&headers)?).await?;

@@ -294,10 +294,9 @@ pub async fn list_my_tasks(a: Auth, uri: http::Uri) -> Result<Response, ApiError
 /// A task.
 #[utoipa::path(get, path = "/v1/tasks/{id}", tag = "tasks", operation_id = "getTask",
     security(("accessToken" = []), ("apiKey" = ["read"])),
-    params(("id" = String, Path, description = "Task id"), ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETag(s); 304 when one is current (an empty value names none)")),
+    params(("id" = String, Path, description = "Task id")),
     responses(
-        (status = 200, description = "The task", body = Task, headers(("ETag" = String, description = "Version tag"))),
-        (status = 304, description = "Not modified", headers(("ETag" = String, description = "The current version tag"))),
+        (status = 200, description = "The task", body = Task),
         (status = 404, description = "No such task, or not a member of its project", body = super::Problem),
     ))]
 pub async fn get_task(a: Auth, Path(id): Path<TaskId>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -309,14 +308,13 @@ pub async fn get_task(a: Auth, Path(id): Path<TaskId>, headers: HeaderMap) -> Re
 /// Edit a task (member). Status moves follow the status machine; reopening needs admin.
 #[utoipa::path(patch, path = "/v1/tasks/{id}", tag = "tasks", operation_id = "updateTask",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("id" = String, Path, description = "Task id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag(s); 412 when none is current (an empty value names none)")),
+    params(("id" = String, Path, description = "Task id")),
     request_body = UpdateTaskRequest,
     responses(
-        (status = 200, description = "The updated task", body = Task, headers(("ETag" = String, description = "Version tag"))),
+        (status = 200, description = "The updated task", body = Task),
         (status = 403, description = "Role too low (or reopening without admin)", body = super::Problem),
         (status = 404, description = "No such task, or not a member", body = super::Problem),
         (status = 409, description = "invalid-status-transition, or archived project", body = super::Problem),
-        (status = 412, description = "Stale If-Match", body = super::Problem),
         (status = 422, description = "Invalid fields; assignee not a member", body = super::Problem),
     ))]
 pub async fn update_task(
@@ -334,13 +332,12 @@ pub async fn update_task(
 /// Delete a task (admin, or its creator).
 #[utoipa::path(delete, path = "/v1/tasks/{id}", tag = "tasks", operation_id = "deleteTask",
     security(("accessToken" = []), ("apiKey" = ["write"])),
-    params(("id" = String, Path, description = "Task id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETag(s); 412 when none is current (an empty value names none)")),
+    params(("id" = String, Path, description = "Task id")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 403, description = "Neither admin nor creator", body = super::Problem),
         (status = 404, description = "No such task, or not a member", body = super::Problem),
         (status = 409, description = "Archived project", body = super::Problem),
-        (status = 412, description = "Stale If-Match", body = super::Problem),
     ))]
 pub async fn delete_task(a: Auth, Path(id): Path<TaskId>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
     tasks::delete(&a.ctx.ports, &a.caller, &id, if_match(&headers)?).await?;
