@@ -87,6 +87,16 @@ fn store_label<T>(
     })
 }
 
+/// Runs `f` with the label of `store` on a pooled connection of the key-value database.
+async fn run_on_store<T, R: Send + 'static>(
+    accessor: &Accessor<T, HasSelf<HostState>>,
+    store: &Resource<KvStore>,
+    f: impl FnOnce(&rusqlite::Connection, &str) -> rusqlite::Result<R> + Send + 'static,
+) -> Result<R, Error> {
+    let (kv, label) = store_label(accessor, store)?;
+    kv.run(move |c| f(c, &label)).await
+}
+
 impl key_value::Host for HostState {}
 
 impl key_value::HostStore for HostState {
@@ -118,20 +128,15 @@ impl key_value::HostStoreWithStore for HasSelf<HostState> {
         store: Resource<KvStore>,
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        let (kv, label) = match store_label(accessor, &store) {
-            Ok(x) => x,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(kv
-            .run(move |c| {
-                let mut stmt = c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?;
-                let mut rows = stmt.query(rusqlite::params![label, key])?;
-                match rows.next()? {
-                    Some(row) => Ok(Some(row.get::<_, Vec<u8>>(0)?)),
-                    None => Ok(None),
-                }
-            })
-            .await)
+        Ok(run_on_store(accessor, &store, move |c, label| {
+            let mut stmt = c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?;
+            let mut rows = stmt.query(rusqlite::params![label, key])?;
+            match rows.next()? {
+                Some(row) => Ok(Some(row.get::<_, Vec<u8>>(0)?)),
+                None => Ok(None),
+            }
+        })
+        .await)
     }
 
     async fn set<T>(
@@ -140,20 +145,15 @@ impl key_value::HostStoreWithStore for HasSelf<HostState> {
         key: String,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
-        let (kv, label) = match store_label(accessor, &store) {
-            Ok(x) => x,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(kv
-            .run(move |c| {
-                c.prepare_cached(
-                    "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
-                )?
-                .execute(rusqlite::params![label, key, value])?;
-                Ok(())
-            })
-            .await)
+        Ok(run_on_store(accessor, &store, move |c, label| {
+            c.prepare_cached(
+                "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(rusqlite::params![label, key, value])?;
+            Ok(())
+        })
+        .await)
     }
 
     async fn delete<T>(
@@ -161,17 +161,12 @@ impl key_value::HostStoreWithStore for HasSelf<HostState> {
         store: Resource<KvStore>,
         key: String,
     ) -> wasmtime::Result<Result<(), Error>> {
-        let (kv, label) = match store_label(accessor, &store) {
-            Ok(x) => x,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(kv
-            .run(move |c| {
-                c.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
-                    .execute(rusqlite::params![label, key])?;
-                Ok(())
-            })
-            .await)
+        Ok(run_on_store(accessor, &store, move |c, label| {
+            c.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                .execute(rusqlite::params![label, key])?;
+            Ok(())
+        })
+        .await)
     }
 
     async fn exists<T>(
@@ -179,35 +174,23 @@ impl key_value::HostStoreWithStore for HasSelf<HostState> {
         store: Resource<KvStore>,
         key: String,
     ) -> wasmtime::Result<Result<bool, Error>> {
-        let (kv, label) = match store_label(accessor, &store) {
-            Ok(x) => x,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(kv
-            .run(move |c| {
-                c.prepare_cached("SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2")?
-                    .exists(rusqlite::params![label, key])
-            })
-            .await)
+        Ok(run_on_store(accessor, &store, move |c, label| {
+            c.prepare_cached("SELECT 1 FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                .exists(rusqlite::params![label, key])
+        })
+        .await)
     }
 
     async fn get_keys<T>(
         accessor: &Accessor<T, Self>,
         store: Resource<KvStore>,
     ) -> wasmtime::Result<(StreamReader<String>, FutureReader<Result<(), Error>>)> {
-        let result = match store_label(accessor, &store) {
-            Ok((kv, label)) => {
-                kv.run(move |c| {
-                    let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
-                    let keys = stmt
-                        .query_map(rusqlite::params![label], |row| row.get::<_, String>(0))?
-                        .collect::<rusqlite::Result<Vec<String>>>()?;
-                    Ok(keys)
-                })
-                .await
-            }
-            Err(e) => Err(e),
-        };
+        let result = run_on_store(accessor, &store, |c, label| {
+            let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
+            let keys = stmt.query_map(rusqlite::params![label], |row| row.get::<_, String>(0))?;
+            keys.collect::<rusqlite::Result<Vec<String>>>()
+        })
+        .await;
         let (keys, done) = match result {
             Ok(keys) => (keys, Ok(())),
             Err(e) => (Vec::new(), Err(e)),
