@@ -609,6 +609,11 @@ mod tests {
             .unwrap()
     }
 
+    /// How a `GET` of `url` fails through a list allowing `origins`.
+    async fn get_error(origins: &[&str], url: &str, options: Option<RequestOptions>) -> ErrorCode {
+        hooks(origins).send(request("GET", url, ""), options).await.unwrap_err()
+    }
+
     #[tokio::test]
     async fn sends_allowed_request_and_collects_response() {
         let (addr, seen, _) = upstream().await;
@@ -635,12 +640,12 @@ mod tests {
     async fn refuses_disallowed_origin_without_connecting() {
         let (addr, seen, connections) = upstream().await;
         // Same server, but only reachable under a name that is not allowed.
-        let list = hooks(&[&format!("http://localhost:{}", addr.port())]);
+        let localhost = format!("http://localhost:{}", addr.port());
         let url = format!("http://127.0.0.1:{}/", addr.port());
-        let err = list.send(request("GET", &url, ""), None).await.unwrap_err();
-        assert!(matches!(err, ErrorCode::HttpRequestDenied), "{err:?}");
-        let err = hooks(&[]).send(request("GET", &url, ""), None).await.unwrap_err();
-        assert!(matches!(err, ErrorCode::HttpRequestDenied), "{err:?}");
+        for origins in [&[localhost.as_str()][..], &[]] {
+            let err = get_error(origins, &url, None).await;
+            assert!(matches!(err, ErrorCode::HttpRequestDenied), "{err:?}");
+        }
         assert_eq!(connections.load(Ordering::SeqCst), 0);
         assert!(seen.lock().unwrap().is_empty());
     }
@@ -648,9 +653,8 @@ mod tests {
     #[tokio::test]
     async fn refuses_https_even_when_allowed() {
         let (addr, _, connections) = upstream().await;
-        let list = hooks(&[&format!("*://127.0.0.1:{}", addr.port())]);
         let url = format!("https://127.0.0.1:{}/", addr.port());
-        let err = list.send(request("GET", &url, ""), None).await.unwrap_err();
+        let err = get_error(&[&format!("*://127.0.0.1:{}", addr.port())], &url, None).await;
         assert!(matches!(err, ErrorCode::TlsProtocolError), "{err:?}");
         assert_eq!(connections.load(Ordering::SeqCst), 0);
     }
@@ -659,19 +663,17 @@ mod tests {
     async fn connection_refused_maps_to_connection_refused() {
         // Bind then drop: nothing listens on that port any more.
         let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
-        let list = hooks(&["http://127.0.0.1:*"]);
-        let err = list.send(request("GET", &format!("http://127.0.0.1:{port}/"), ""), None).await.unwrap_err();
+        let err = get_error(&["http://127.0.0.1:*"], &format!("http://127.0.0.1:{port}/"), None).await;
         assert!(matches!(err, ErrorCode::ConnectionRefused), "{err:?}");
     }
 
     #[tokio::test]
     async fn first_byte_timeout_from_request_options() {
         let (addr, _, _) = upstream().await;
-        let list = hooks(&["http://127.0.0.1:*"]);
         let options = RequestOptions { first_byte_timeout: Some(Duration::from_millis(200)), ..Default::default() };
         let started = std::time::Instant::now();
         let url = format!("http://127.0.0.1:{}/slow", addr.port());
-        let err = list.send(request("GET", &url, ""), Some(options)).await.unwrap_err();
+        let err = get_error(&["http://127.0.0.1:*"], &url, Some(options)).await;
         assert!(matches!(err, ErrorCode::ConnectionReadTimeout), "{err:?}");
         assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
     }
@@ -688,8 +690,7 @@ mod tests {
             stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly a bit").await.unwrap();
             // Dropping the stream closes the connection mid-body.
         });
-        let list = hooks(&["http://127.0.0.1:*"]);
-        let err = list.send(request("GET", &format!("http://127.0.0.1:{port}/"), ""), None).await.unwrap_err();
+        let err = get_error(&["http://127.0.0.1:*"], &format!("http://127.0.0.1:{port}/"), None).await;
         assert!(matches!(err, ErrorCode::HttpResponseIncomplete), "{err:?}");
     }
 }

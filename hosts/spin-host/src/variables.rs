@@ -79,13 +79,12 @@ mod tests {
 
     #[test]
     fn names() {
-        assert!(valid_name("api_key"));
-        assert!(valid_name("a1"));
-        assert!(!valid_name("Api"));
-        assert!(!valid_name("1a"));
-        assert!(!valid_name("a__b"));
-        assert!(!valid_name("a_"));
-        assert!(!valid_name(""));
+        for good in ["api_key", "a1"] {
+            assert!(valid_name(good), "{good:?}");
+        }
+        for bad in ["Api", "1a", "a__b", "a_", ""] {
+            assert!(!valid_name(bad), "{bad:?}");
+        }
     }
 
     #[test]
