@@ -66,6 +66,7 @@ pub fn looks_like_uuid(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::test_random::Constant;
 
     struct FixedClock(i64);
     impl Clock for FixedClock {
@@ -73,18 +74,12 @@ mod tests {
             self.0
         }
     }
-    struct Ones;
-    impl Random for Ones {
-        fn fill(&self, buf: &mut [u8]) -> Result<(), RandomError> {
-            buf.fill(0xff);
-            Ok(())
-        }
-    }
+    const ONES: Constant = Constant(0xff);
 
     #[test]
     fn uuid_v7_has_version_variant_and_sorts_by_time() {
-        let a = uuid_v7(&FixedClock(1_900_000_000_000), &Ones).unwrap_or_default();
-        let b = uuid_v7(&FixedClock(1_900_000_000_001), &Ones).unwrap_or_default();
+        let a = uuid_v7(&FixedClock(1_900_000_000_000), &ONES).unwrap_or_default();
+        let b = uuid_v7(&FixedClock(1_900_000_000_001), &ONES).unwrap_or_default();
         assert!(looks_like_uuid(&a));
         assert_eq!(a.as_bytes()[14], b'7');
         assert!(matches!(a.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
@@ -95,7 +90,7 @@ mod tests {
     #[test]
     fn ids_of_one_millisecond_still_increase() {
         let clock = FixedClock(1_800_000_000_000);
-        let ids: Vec<String> = (0..5000).map(|_| uuid_v7(&clock, &Ones).unwrap_or_default()).collect();
+        let ids: Vec<String> = (0..5000).map(|_| uuid_v7(&clock, &ONES).unwrap_or_default()).collect();
         for pair in ids.windows(2) {
             assert!(pair[0] < pair[1], "{} !< {}", pair[0], pair[1]);
         }

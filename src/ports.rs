@@ -193,3 +193,37 @@ pub struct Ports {
     pub cache: Arc<dyn SharedCache>,
     pub settings: Arc<Settings>,
 }
+
+/// Random sources for unit tests: every draw is filled with one byte value.
+#[cfg(test)]
+pub(crate) mod test_random {
+    use std::sync::atomic::{AtomicU8, Ordering};
+
+    use super::{Random, RandomError};
+
+    /// Each draw one byte value higher than the last, from `first`: draws differ.
+    pub struct Counting(AtomicU8);
+
+    impl Counting {
+        pub fn from(first: u8) -> Self {
+            Self(AtomicU8::new(first))
+        }
+    }
+
+    impl Random for Counting {
+        fn fill(&self, buf: &mut [u8]) -> Result<(), RandomError> {
+            buf.fill(self.0.fetch_add(1, Ordering::Relaxed));
+            Ok(())
+        }
+    }
+
+    /// Every draw the same byte.
+    pub struct Constant(pub u8);
+
+    impl Random for Constant {
+        fn fill(&self, buf: &mut [u8]) -> Result<(), RandomError> {
+            buf.fill(self.0);
+            Ok(())
+        }
+    }
+}

@@ -84,22 +84,13 @@ impl TraceContext {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::RandomError;
-
-    struct Counter(std::sync::atomic::AtomicU8);
-    impl Random for Counter {
-        fn fill(&self, buf: &mut [u8]) -> Result<(), RandomError> {
-            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            buf.fill(n.wrapping_add(0x11));
-            Ok(())
-        }
-    }
+    use crate::ports::test_random::Counting;
 
     const GOOD: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
     #[test]
     fn a_valid_traceparent_is_continued_with_a_new_span() {
-        let t = TraceContext::continue_or_start(Some(GOOD), &Counter(Default::default()));
+        let t = TraceContext::continue_or_start(Some(GOOD), &Counting::from(0x11));
         assert_eq!(t.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(t.parent_id.as_deref(), Some("00f067aa0ba902b7"));
         assert_ne!(t.span_id, "00f067aa0ba902b7");
@@ -123,7 +114,7 @@ mod tests {
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0x",
         ] {
             assert_eq!(parse(bad), None, "{bad}");
-            let t = TraceContext::continue_or_start(Some(bad), &Counter(Default::default()));
+            let t = TraceContext::continue_or_start(Some(bad), &Counting::from(0x11));
             assert!(t.parent_id.is_none() && lower_hex(&t.trace_id, 32), "{bad}: {t:?}");
         }
         // A later version is read by its first four fields.

@@ -75,22 +75,13 @@ pub fn verify(password: &str, phc: &str, current: HashParams) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::RandomError;
-
-    struct Counter(std::sync::atomic::AtomicU8);
-    impl Random for Counter {
-        fn fill(&self, buf: &mut [u8]) -> Result<(), RandomError> {
-            let v = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            buf.fill(v);
-            Ok(())
-        }
-    }
+    use crate::ports::test_random::Counting;
 
     const FAST: HashParams = HashParams { memory_kib: 64, iterations: 1, parallelism: 1 };
 
     #[test]
     fn hashes_are_phc_argon2id_salted_and_verify() {
-        let rng = Counter(std::sync::atomic::AtomicU8::new(1));
+        let rng = Counting::from(1);
         let a = hash("correct horse battery", FAST, &rng).unwrap();
         let b = hash("correct horse battery", FAST, &rng).unwrap();
         assert!(a.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{a}");
@@ -102,7 +93,7 @@ mod tests {
 
     #[test]
     fn changed_parameters_ask_for_a_rehash() {
-        let rng = Counter(std::sync::atomic::AtomicU8::new(1));
+        let rng = Counting::from(1);
         let old = hash("correct horse battery", FAST, &rng).unwrap();
         let newer = HashParams { memory_kib: 128, ..FAST };
         assert_eq!(verify("correct horse battery", &old, newer), Verdict::CorrectNeedsRehash);

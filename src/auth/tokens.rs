@@ -61,14 +61,7 @@ mod tests {
 
     #[test]
     fn shape_check_accepts_generated_secrets_only() {
-        struct R;
-        impl Random for R {
-            fn fill(&self, b: &mut [u8]) -> Result<(), RandomError> {
-                b.fill(0xab);
-                Ok(())
-            }
-        }
-        let k = generate(API_KEY_PREFIX, &R).unwrap();
+        let k = generate(API_KEY_PREFIX, &crate::ports::test_random::Constant(0xab)).unwrap();
         assert!(well_formed(API_KEY_PREFIX, &k));
         assert!(!well_formed(REFRESH_PREFIX, &k));
         assert!(!well_formed(API_KEY_PREFIX, "tm_short"));
