@@ -8,7 +8,7 @@ use crate::fixtures::{
     b64, claims, header, keypair, sign_eddsa, sign_hs256, Account, CURRENT_KID, CURRENT_SEED, PASSWORD, PREVIOUS_KID,
     PREVIOUS_SEED, RETIRED_KID, RETIRED_SEED,
 };
-use crate::{ensure, ensure_eq, Client, Entry};
+use crate::{ensure, ensure_eq, Client, Entry, Resp};
 
 pub fn checks() -> Vec<Entry> {
     crate::checks![Any => [
@@ -218,27 +218,17 @@ fn logout_all_kills_every_session(c: &Client) -> Result<(), String> {
     Ok(())
 }
 
+/// `POST /v1/me/password` from `current` to `new` with the credential `bearer`.
+fn change_password(c: &Client, bearer: &str, current: &str, new: &str) -> Result<Resp, String> {
+    c.post_json("/v1/me/password", &json!({"current_password": current, "new_password": new}), Some(bearer))
+}
+
 fn password_change_revokes_every_other_session(c: &Client) -> Result<(), String> {
     let a = c.register("Pw")?;
     let (_, other_refresh) = c.login(&a.email, PASSWORD)?;
-    let res = c.post_json(
-        "/v1/me/password",
-        &json!({"current_password": "not the password", "new_password": "a brand new password"}),
-        Some(&a.bearer()),
-    )?;
-    expect_problem(&res, 403, "forbidden")?;
-    let res = c.post_json(
-        "/v1/me/password",
-        &json!({"current_password": PASSWORD, "new_password": "short"}),
-        Some(&a.bearer()),
-    )?;
-    expect_problem(&res, 422, "validation")?;
-    let res = c.post_json(
-        "/v1/me/password",
-        &json!({"current_password": PASSWORD, "new_password": "a brand new password"}),
-        Some(&a.bearer()),
-    )?;
-    ensure_eq!(res.status, 204, "change");
+    expect_problem(&change_password(c, &a.bearer(), "not the password", "a brand new password")?, 403, "forbidden")?;
+    expect_problem(&change_password(c, &a.bearer(), PASSWORD, "short")?, 422, "validation")?;
+    ensure_eq!(change_password(c, &a.bearer(), PASSWORD, "a brand new password")?.status, 204, "change");
     expect_problem(&c.refresh(&other_refresh)?, 401, "unauthenticated")?;
     ensure_eq!(c.refresh(&a.refresh)?.status, 200, "this session survives");
     let old = c.post_json("/v1/auth/login", &json!({"email": a.email, "password": PASSWORD}), None)?;
@@ -298,12 +288,7 @@ fn api_keys_cannot_manage_keys_sessions_or_the_password(c: &Client) -> Result<()
     expect_problem(&res, 403, "forbidden")?;
     refused(c, "POST", "/v1/auth/logout", &bearer, 403, "forbidden")?;
     refused(c, "POST", "/v1/auth/logout-all", &bearer, 403, "forbidden")?;
-    let res = c.post_json(
-        "/v1/me/password",
-        &json!({"current_password": PASSWORD, "new_password": "taken over by a key"}),
-        Some(&bearer),
-    )?;
-    expect_problem(&res, 403, "forbidden")?;
+    expect_problem(&change_password(c, &bearer, PASSWORD, "taken over by a key")?, 403, "forbidden")?;
     c.login(&a.email, PASSWORD)?;
     Ok(())
 }

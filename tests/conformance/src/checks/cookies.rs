@@ -28,15 +28,20 @@ fn set_cookie(res: &Resp) -> Option<(String, String)> {
         .map(|(value, attrs)| (value.to_owned(), attrs.trim().to_owned()))
 }
 
-/// A new account in cookie mode: (access token, refresh cookie value).
-fn cookie_account(c: &Client) -> Result<(String, String), String> {
-    let email = unique_email("Cookie");
+/// Registers `email` in cookie mode; the response is a 201.
+fn register_in_cookie_mode(c: &Client, email: &str) -> Result<Resp, String> {
     let res = c.post_json(
         "/v1/auth/register",
         &json!({"email": email, "password": PASSWORD, "name": "Cookie", "session": "cookie"}),
         None,
     )?;
     ensure_eq!(res.status, 201, format!("register: {}", res.text()));
+    Ok(res)
+}
+
+/// A new account in cookie mode: (access token, refresh cookie value).
+fn cookie_account(c: &Client) -> Result<(String, String), String> {
+    let res = register_in_cookie_mode(c, &unique_email("Cookie"))?;
     let (value, _) = set_cookie(&res).ok_or("no cookie")?;
     Ok((format!("Bearer {}", res.json()?["access_token"].as_str().unwrap_or_default()), value))
 }
@@ -56,12 +61,7 @@ fn refresh(c: &Client, cookie: &str, origin: Option<&str>, content_type: Option<
 
 fn cookie_sessions_keep_the_refresh_token_out_of_the_body(c: &Client) -> Result<(), String> {
     let email = unique_email("CookieMode");
-    let res = c.post_json(
-        "/v1/auth/register",
-        &json!({"email": email, "password": PASSWORD, "name": "Cookie", "session": "cookie"}),
-        None,
-    )?;
-    ensure_eq!(res.status, 201, "register");
+    let res = register_in_cookie_mode(c, &email)?;
     let body = res.json()?;
     ensure!(body.get("refresh_token").is_none(), "a refresh token in the body: {body}");
     ensure!(body["access_token"].as_str().is_some() && body["user"]["email"] == json!(email), "{body}");

@@ -80,23 +80,12 @@ fn role_changes_are_checked_in_the_write_that_makes_them(c: &Client) -> Result<(
         let p = create_project(c, &o, &format!("Race {round}"))?;
         add_member(c, &o, &p, &a, "admin")?;
         add_member(c, &o, &p, &b, "member")?;
+        let set_role = |by: &Account, who: &Account, role: &str| {
+            c.json("PATCH", &format!("/v1/projects/{p}/members/{}", who.id), &json!({"role": role}), Some(&by.bearer()))
+        };
         let (demote, promote) = std::thread::scope(|s| {
-            let d = s.spawn(|| {
-                c.json(
-                    "PATCH",
-                    &format!("/v1/projects/{p}/members/{}", a.id),
-                    &json!({"role": "viewer"}),
-                    Some(&o.bearer()),
-                )
-            });
-            let pr = s.spawn(|| {
-                c.json(
-                    "PATCH",
-                    &format!("/v1/projects/{p}/members/{}", b.id),
-                    &json!({"role": "admin"}),
-                    Some(&a.bearer()),
-                )
-            });
+            let d = s.spawn(|| set_role(&o, &a, "viewer"));
+            let pr = s.spawn(|| set_role(&a, &b, "admin"));
             (d.join(), pr.join())
         });
         let demote = demote.map_err(|_| "thread")??;

@@ -16,20 +16,21 @@ pub mod tracing;
 use crate::{Entry, Resp};
 
 pub fn all() -> Vec<Entry> {
-    let mut v = Vec::new();
-    v.extend(operations::checks());
-    v.extend(auth::checks());
-    v.extend(projects::checks());
-    v.extend(tasks::checks());
-    v.extend(reliability::checks());
-    v.extend(replicas::checks());
-    v.extend(faults::checks());
-    v.extend(hardening::checks());
-    v.extend(tracing::checks());
-    v.extend(cookies::checks());
-    v.extend(oidc::checks());
-    v.extend(ratelimit::checks());
-    v
+    let areas: [fn() -> Vec<Entry>; 12] = [
+        operations::checks,
+        auth::checks,
+        projects::checks,
+        tasks::checks,
+        reliability::checks,
+        replicas::checks,
+        faults::checks,
+        hardening::checks,
+        tracing::checks,
+        cookies::checks,
+        oidc::checks,
+        ratelimit::checks,
+    ];
+    areas.into_iter().flat_map(|checks| checks()).collect()
 }
 
 /// Asserts that `res` is an RFC 9457 problem of the given slug and status whose

@@ -41,8 +41,29 @@ pub fn add_member(c: &Client, by: &Account, project: &str, who: &Account, role: 
     Ok(())
 }
 
+/// Registers an owner and a second user, creates the owner's project `name` and adds the
+/// second user with `role`; returns (owner, member, project id).
+fn project_with_member(
+    c: &Client,
+    owner_tag: &str,
+    member_tag: &str,
+    name: &str,
+    role: &str,
+) -> Result<(Account, Account, String), String> {
+    let owner = c.register(owner_tag)?;
+    let member = c.register(member_tag)?;
+    let project = create_project(c, &owner, name)?;
+    add_member(c, &owner, &project, &member, role)?;
+    Ok((owner, member, project))
+}
+
 pub fn create_task(c: &Client, by: &str, project: &str, body: &Value) -> Result<Resp, String> {
     c.post_json(&format!("/v1/projects/{project}/tasks"), body, Some(by))
+}
+
+/// Creating a task with `body` is refused as invalid (422); returns the problem body.
+pub fn invalid_task(c: &Client, by: &str, project: &str, body: &Value) -> Result<Value, String> {
+    expect_problem(&create_task(c, by, project, body)?, 422, "validation")
 }
 
 fn ids(res: &Resp) -> Result<Vec<String>, String> {
@@ -283,10 +304,7 @@ fn a_project_always_keeps_an_owner(c: &Client) -> Result<(), String> {
 }
 
 fn removing_a_member_unassigns_its_tasks(c: &Client) -> Result<(), String> {
-    let o = c.register("Unassign")?;
-    let m = c.register("Unassigned")?;
-    let p = create_project(c, &o, "Assign")?;
-    add_member(c, &o, &p, &m, "member")?;
+    let (o, m, p) = project_with_member(c, "Unassign", "Unassigned", "Assign", "member")?;
     let t = create_task(c, &o.bearer(), &p, &json!({"title": "mine", "assignee_id": m.id}))?;
     ensure_eq!(t.status, 201, "create assigned");
     let tid = t.json()?["id"].as_str().unwrap_or_default().to_owned();
@@ -296,20 +314,13 @@ fn removing_a_member_unassigns_its_tasks(c: &Client) -> Result<(), String> {
     let events = c.authed("GET", &format!("/v1/projects/{p}/events"), &o.bearer())?.json()?;
     ensure_eq!(events["data"][0]["type"].as_str(), Some("member.removed"), "event");
     ensure_eq!(events["data"][0]["subject_id"].as_str(), Some(m.id.as_str()), "subject");
-    let body = expect_problem(
-        &create_task(c, &o.bearer(), &p, &json!({"title": "x", "assignee_id": m.id}))?,
-        422,
-        "validation",
-    )?;
+    let body = invalid_task(c, &o.bearer(), &p, &json!({"title": "x", "assignee_id": m.id}))?;
     ensure_eq!(body["errors"][0]["field"].as_str(), Some("assignee_id"), "assignee must be a member");
     Ok(())
 }
 
 fn deleting_a_project_deletes_its_tasks_and_events(c: &Client) -> Result<(), String> {
-    let o = c.register("Del")?;
-    let a = c.register("DelAdmin")?;
-    let p = create_project(c, &o, "Doomed")?;
-    add_member(c, &o, &p, &a, "admin")?;
+    let (o, a, p) = project_with_member(c, "Del", "DelAdmin", "Doomed", "admin")?;
     let t =
         create_task(c, &o.bearer(), &p, &json!({"title": "t"}))?.json()?["id"].as_str().unwrap_or_default().to_owned();
     refused(c, "DELETE", &format!("/v1/projects/{p}"), &a.bearer(), 403, "forbidden")?;
@@ -323,10 +334,7 @@ fn deleting_a_project_deletes_its_tasks_and_events(c: &Client) -> Result<(), Str
 }
 
 fn every_change_is_in_the_event_log_newest_first(c: &Client) -> Result<(), String> {
-    let o = c.register("Ev")?;
-    let m = c.register("EvM")?;
-    let p = create_project(c, &o, "Evented")?;
-    add_member(c, &o, &p, &m, "viewer")?;
+    let (o, m, p) = project_with_member(c, "Ev", "EvM", "Evented", "viewer")?;
     ensure_eq!(
         c.json("PATCH", &format!("/v1/projects/{p}/members/{}", m.id), &json!({"role": "member"}), Some(&o.bearer()))?
             .status,

@@ -74,17 +74,21 @@ fn d1_bookmarks_round_trip_and_give_read_your_writes(c: &Client) -> Result<(), S
     let task = res.json()?;
     let id = task["id"].as_str().unwrap_or_default().to_owned();
     let etag = res.header("etag").unwrap_or_default().to_owned();
-    let res = c.send(
-        "PATCH",
-        &format!("/v1/tasks/{id}"),
-        &[
-            ("Authorization", &bearer),
-            ("Content-Type", "application/json"),
-            ("If-Match", &etag),
-            ("X-D1-Bookmark", &b3),
-        ],
-        Some(br#"{"title":"second","status":"in_progress"}"#),
-    )?;
+    // A PATCH of the task, conditional on its first version, at `bookmark`.
+    let patch_at = |bookmark: &str, body: &[u8]| {
+        c.send(
+            "PATCH",
+            &format!("/v1/tasks/{id}"),
+            &[
+                ("Authorization", &bearer),
+                ("Content-Type", "application/json"),
+                ("If-Match", &etag),
+                ("X-D1-Bookmark", bookmark),
+            ],
+            Some(body),
+        )
+    };
+    let res = patch_at(&b3, br#"{"title":"second","status":"in_progress"}"#)?;
     ensure_eq!(res.status, 200, "PATCH task");
     let b4 = bookmark(&res, "PATCH task")?;
     ensure!(b4 > b3, "the PATCH's bookmark {b4:?} is not past {b3:?}");
@@ -101,17 +105,7 @@ fn d1_bookmarks_round_trip_and_give_read_your_writes(c: &Client) -> Result<(), S
     ensure!(bookmark(&res, "list")? >= b4, "the list answered a bookmark older than the PATCH's");
 
     // A failed write (412) leaves the position where it was.
-    let res = c.send(
-        "PATCH",
-        &format!("/v1/tasks/{id}"),
-        &[
-            ("Authorization", &bearer),
-            ("Content-Type", "application/json"),
-            ("If-Match", &etag),
-            ("X-D1-Bookmark", &b4),
-        ],
-        Some(br#"{"title":"stale"}"#),
-    )?;
+    let res = patch_at(&b4, br#"{"title":"stale"}"#)?;
     ensure_eq!(res.status, 412, "PATCH with a stale ETag");
     if let Some(b5) = res.header("x-d1-bookmark") {
         ensure!(b5 >= b4.as_str(), "a refused write moved the bookmark back: {b5:?} < {b4:?}");

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::projects::{add_member, create_project, create_task};
+use super::projects::{add_member, create_project, create_task, invalid_task};
 use super::{expect_problem, refused};
 use crate::fixtures::Account;
 use crate::{ensure, ensure_eq, Client, Entry, Resp};
@@ -48,6 +48,25 @@ fn patch(c: &Client, who: &Account, task: &str, body: Value) -> Result<Resp, Str
     c.json("PATCH", &format!("/v1/tasks/{task}"), &body, Some(&who.bearer()))
 }
 
+/// A PATCH of the task at `path` by `who`, conditional on `if_match`.
+fn patch_if_match(c: &Client, who: &Account, path: &str, if_match: &str, body: &Value) -> Result<Resp, String> {
+    let b = body.to_string();
+    c.send(
+        "PATCH",
+        path,
+        &[("Authorization", &who.bearer()), ("Content-Type", "application/json"), ("If-Match", if_match)],
+        Some(b.as_bytes()),
+    )
+}
+
+/// A task titled "v1" in a new owner's new project: (owner, the task's path, its ETag).
+fn task_with_etag(c: &Client, tag: &str) -> Result<(Account, String, String), String> {
+    let (o, p) = setup(c, tag)?;
+    let created = create_task(c, &o.bearer(), &p, &json!({"title": "v1"}))?;
+    let etag = created.header("etag").ok_or("ETag")?.to_owned();
+    Ok((o, format!("/v1/tasks/{}", id_of(&created)?), etag))
+}
+
 fn task_create_answers_201_with_defaults_location_and_etag(c: &Client) -> Result<(), String> {
     let (o, p) = setup(c, "TaskNew")?;
     let res = create_task(c, &o.bearer(), &p, &json!({"title": "  Plan  "}))?;
@@ -83,34 +102,25 @@ fn task_create_answers_201_with_defaults_location_and_etag(c: &Client) -> Result
 
 fn task_fields_are_validated_with_every_error_reported(c: &Client) -> Result<(), String> {
     let (o, p) = setup(c, "TaskVal")?;
-    let res = create_task(
+    let body = invalid_task(
         c,
         &o.bearer(),
         &p,
         &json!({"title": "", "status": "doing", "priority": "asap", "due_date": "2026-02-30",
                 "labels": ["ok", "", "x".repeat(33)], "description": "d".repeat(10_001)}),
     )?;
-    let body = expect_problem(&res, 422, "validation")?;
     let fields: Vec<&str> =
         body["errors"].as_array().map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect()).unwrap_or_default();
     for f in ["title", "status", "priority", "due_date", "labels[1]", "labels[2]", "description"] {
         ensure!(fields.contains(&f), "no error for {f}: {fields:?}");
     }
     let too_many: Vec<String> = (0..21).map(|i| format!("l{i}")).collect();
-    expect_problem(&create_task(c, &o.bearer(), &p, &json!({"title": "t", "labels": too_many}))?, 422, "validation")?;
-    expect_problem(&create_task(c, &o.bearer(), &p, &json!({"title": "t".repeat(201)}))?, 422, "validation")?;
-    let body = expect_problem(
-        &create_task(c, &o.bearer(), &p, &json!({"title": "t", "created_by": "x"}))?,
-        422,
-        "validation",
-    )?;
+    invalid_task(c, &o.bearer(), &p, &json!({"title": "t", "labels": too_many}))?;
+    invalid_task(c, &o.bearer(), &p, &json!({"title": "t".repeat(201)}))?;
+    let body = invalid_task(c, &o.bearer(), &p, &json!({"title": "t", "created_by": "x"}))?;
     ensure_eq!(body["errors"][0]["code"].as_str(), Some("unknown_field"), "mass assignment");
     let stranger = c.register("TaskValStranger")?;
-    let body = expect_problem(
-        &create_task(c, &o.bearer(), &p, &json!({"title": "t", "assignee_id": stranger.id}))?,
-        422,
-        "validation",
-    )?;
+    let body = invalid_task(c, &o.bearer(), &p, &json!({"title": "t", "assignee_id": stranger.id}))?;
     ensure_eq!(body["errors"][0]["field"].as_str(), Some("assignee_id"), "assignee");
     ensure_eq!(
         c.authed("GET", &format!("/v1/projects/{p}/tasks"), &o.bearer())?.json()?["data"],
@@ -164,27 +174,14 @@ fn reopening_needs_an_admin_and_clears_completed_at(c: &Client) -> Result<(), St
 }
 
 fn task_etags_give_304_and_stale_if_match_gives_412_without_change(c: &Client) -> Result<(), String> {
-    let (o, p) = setup(c, "TaskEtag")?;
-    let created = create_task(c, &o.bearer(), &p, &json!({"title": "v1"}))?;
-    let t = id_of(&created)?;
-    let etag = created.header("etag").ok_or("ETag")?.to_owned();
-    let path = format!("/v1/tasks/{t}");
+    let (o, path, etag) = task_with_etag(c, "TaskEtag")?;
     let res = c.send("GET", &path, &[("Authorization", &o.bearer()), ("If-None-Match", &etag)], None)?;
     ensure_eq!(res.status, 304, "304");
-    let send = |tag: &str, body: Value| -> Result<Resp, String> {
-        let b = body.to_string();
-        c.send(
-            "PATCH",
-            &path,
-            &[("Authorization", &o.bearer()), ("Content-Type", "application/json"), ("If-Match", tag)],
-            Some(b.as_bytes()),
-        )
-    };
-    let ok = send(&etag, json!({"title": "v2"}))?;
+    let ok = patch_if_match(c, &o, &path, &etag, &json!({"title": "v2"}))?;
     ensure_eq!(ok.status, 200, "current ETag");
     let next = ok.header("etag").ok_or("ETag")?.to_owned();
     ensure!(next != etag, "ETag changes");
-    expect_problem(&send(&etag, json!({"title": "lost"}))?, 412, "precondition-failed")?;
+    expect_problem(&patch_if_match(c, &o, &path, &etag, &json!({"title": "lost"}))?, 412, "precondition-failed")?;
     let now = c.authed("GET", &path, &o.bearer())?;
     ensure_eq!(now.json()?["title"].as_str(), Some("v2"), "stale PATCH changed nothing");
     ensure_eq!(now.header("etag"), Some(next.as_str()), "version unchanged");
@@ -424,35 +421,24 @@ fn task_list_parameters_are_bounded_as_documented(c: &Client) -> Result<(), Stri
 /// `If-Match` / `If-None-Match` values that are not entity tags are refused (400), never
 /// taken as "no precondition".
 fn malformed_preconditions_are_refused_not_ignored(c: &Client) -> Result<(), String> {
-    let (o, p) = setup(c, "Preconditions")?;
-    let created = create_task(c, &o.bearer(), &p, &json!({"title": "v1"}))?;
-    let t = id_of(&created)?;
-    let etag = created.header("etag").ok_or("ETag")?.to_owned();
-    let path = format!("/v1/tasks/{t}");
-    let body = json!({"title": "changed"}).to_string();
+    let (o, path, etag) = task_with_etag(c, "Preconditions")?;
+    let body = json!({"title": "changed"});
     for bad in ["t1", "\"t1\", *", "\"a b\"", "\"a\" \"b\"", "\"x\", "] {
-        let headers =
-            [("Authorization", o.bearer()), ("Content-Type", "application/json".into()), ("If-Match", bad.into())];
-        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        expect_problem(&c.send("PATCH", &path, &headers, Some(body.as_bytes()))?, 400, "malformed")
+        expect_problem(&patch_if_match(c, &o, &path, bad, &body)?, 400, "malformed")
             .map_err(|e| format!("If-Match {:?}: {e}", bad.get(..40)))?;
         let get = c.send("GET", &path, &[("Authorization", &o.bearer()), ("If-None-Match", bad)], None)?;
         expect_problem(&get, 400, "malformed").map_err(|e| format!("If-None-Match {:?}: {e}", bad.get(..40)))?;
     }
     // A long list of well-formed tags is a precondition like any other: stale, so 412.
     let many = format!("{}\"x\"", "\"x\", ".repeat(250));
-    let headers = [("Authorization", o.bearer()), ("Content-Type", "application/json".into()), ("If-Match", many)];
-    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    expect_problem(&c.send("PATCH", &path, &headers, Some(body.as_bytes()))?, 412, "precondition-failed")?;
+    expect_problem(&patch_if_match(c, &o, &path, &many, &body)?, 412, "precondition-failed")?;
     let now = c.authed("GET", &path, &o.bearer())?;
     ensure_eq!(now.json()?["title"].as_str(), Some("v1"), "a refused PATCH changed nothing");
     let list = format!("W/\"nope\", {etag}");
     let res = c.send("GET", &path, &[("Authorization", &o.bearer()), ("If-None-Match", &list)], None)?;
     ensure_eq!(res.status, 304, "a list of entity tags");
     ensure_eq!(res.header("etag"), Some(etag.as_str()), "the 304 carries the ETag");
-    let any = [("Authorization", o.bearer()), ("Content-Type", "application/json".into()), ("If-Match", "*".into())];
-    let any: Vec<(&str, &str)> = any.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    ensure_eq!(c.send("PATCH", &path, &any, Some(body.as_bytes()))?.status, 200, "If-Match: *");
+    ensure_eq!(patch_if_match(c, &o, &path, "*", &body)?.status, 200, "If-Match: *");
     Ok(())
 }
 
