@@ -82,9 +82,7 @@ impl UpdateMeRequest {
     /// # Errors
     /// `Validation` when the name breaks its rules.
     pub fn validate(&self) -> Result<DisplayName, ApiError> {
-        let mut errs = Errors::default();
-        let name = errs.check(DisplayName::parse("name", &self.name));
-        errs.finish(name)
+        Ok(DisplayName::parse("name", &self.name)?)
     }
 }
 
@@ -113,9 +111,7 @@ impl ChangePasswordRequest {
     /// # Errors
     /// `Validation` when the new password breaks its rules.
     pub fn validate(&self) -> Result<Password, ApiError> {
-        let mut errs = Errors::default();
-        let new = errs.check(Password::parse("new_password", &self.new_password));
-        errs.finish(new)
+        Ok(Password::parse("new_password", &self.new_password)?)
     }
 }
 

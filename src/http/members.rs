@@ -51,9 +51,7 @@ impl UpdateMemberRequest {
     /// # Errors
     /// `Validation` when the role is not one of the four.
     pub fn validate(&self) -> Result<Role, ApiError> {
-        let mut errs = Errors::default();
-        let role = errs.check(Role::parse("role", &self.role));
-        errs.finish(role)
+        Ok(Role::parse("role", &self.role)?)
     }
 }
 
