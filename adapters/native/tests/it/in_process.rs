@@ -101,6 +101,11 @@ impl App {
         crate::common::register(&self.router, email)["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// Logs in as `email` with the password every account here is registered with.
+    fn login(&self, email: &str) -> (StatusCode, Value) {
+        self.call("POST", "/v1/auth/login", None, Some(json!({"email": email, "password": "correct horse battery"})))
+    }
+
     fn stored_hash(&self, email: &str) -> String {
         let rows =
             futures_executor::block_on(self.store.inner.query(Statement::new(
@@ -187,21 +192,11 @@ fn login_rehashes_a_password_stored_with_other_parameters() {
     assert!(old.contains("m=64,t=1,p=1"), "{old}");
     // The next deployment uses the OWASP defaults; the same database.
     let after = app_with(before.store.clone(), before.clock.clone(), settings(&[]));
-    let (s, _) = after.call(
-        "POST",
-        "/v1/auth/login",
-        None,
-        Some(json!({"email": "rehash@example.test", "password": "correct horse battery"})),
-    );
+    let (s, _) = after.login("rehash@example.test");
     assert_eq!(s, StatusCode::OK);
     let new = after.stored_hash("rehash@example.test");
     assert!(new.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{new}");
-    let (s, _) = after.call(
-        "POST",
-        "/v1/auth/login",
-        None,
-        Some(json!({"email": "rehash@example.test", "password": "correct horse battery"})),
-    );
+    let (s, _) = after.login("rehash@example.test");
     assert_eq!(s, StatusCode::OK, "the new hash verifies");
     assert_eq!(after.stored_hash("rehash@example.test"), new, "no second rehash");
 }
@@ -246,12 +241,7 @@ fn the_principal_limit_fails_open_and_login_fails_closed_when_the_limiter_store_
     let router = taskapi::app(ports);
     let broken = App { router, store: healthy.store.clone(), clock: healthy.clock.clone() };
     assert_eq!(broken.call("GET", "/v1/me", Some(&token), None).0, StatusCode::OK, "principal limit fails open");
-    let (s, body) = broken.call(
-        "POST",
-        "/v1/auth/login",
-        None,
-        Some(json!({"email": "limiter@example.test", "password": "correct horse battery"})),
-    );
+    let (s, body) = broken.login("limiter@example.test");
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "login fails closed: {body}");
     let (s, _) = broken.call("POST", "/v1/auth/refresh", None, Some(json!({"refresh_token": "rt_x"})));
     assert_eq!(s, StatusCode::UNAUTHORIZED, "refresh fails open");
@@ -277,12 +267,7 @@ fn a_login_racing_a_password_change_keeps_no_session() {
          WHERE email_normalized = 'race@example.test'",
         Vec::new(),
     ));
-    let (s, body) = app.call(
-        "POST",
-        "/v1/auth/login",
-        None,
-        Some(json!({"email": "race@example.test", "password": "correct horse battery"})),
-    );
+    let (s, body) = app.login("race@example.test");
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(count("SELECT count(*) FROM sessions"), sessions, "no session made with the old password");
 }

@@ -126,6 +126,12 @@ impl Host {
         last["store_calls"].as_u64().unwrap()
     }
 
+    /// Creates the write-scoped API key "k" of the account signed in with `token`.
+    fn write_key(&self, token: &str) -> Sent {
+        let body = json!({"password": "correct horse battery", "name": "k", "scopes": ["write"]});
+        self.send("POST", "/v1/api-keys", Some(token), Some(body), &[])
+    }
+
     fn register(&self, email: &str) -> (String, String, String) {
         let b = crate::common::register(&self.router, email);
         (
@@ -164,13 +170,7 @@ fn every_route_makes_the_documented_number_of_store_round_trips() {
     let etag = t.etag.clone().unwrap();
     let t2 = h.send("POST", &format!("/v1/projects/{pid}/tasks"), Some(&owner), Some(json!({"title": "Gone"})), &[]);
     let t2id = t2.body["id"].as_str().unwrap().to_owned();
-    let key = h.send(
-        "POST",
-        "/v1/api-keys",
-        Some(&owner),
-        Some(json!({"password": "correct horse battery", "name": "k", "scopes": ["write"]})),
-        &[],
-    );
+    let key = h.write_key(&owner);
     let key_id = key.body["id"].as_str().unwrap().to_owned();
     let pr = |path: String| format!("/v1/projects/{pid}{path}");
     let s = |x: &str| Some(x.to_owned());
@@ -265,13 +265,7 @@ fn every_route_makes_the_documented_number_of_store_round_trips() {
 fn an_api_key_is_looked_up_once_then_checked_inside_each_round_trip() {
     let h = host();
     let (owner, _, _) = h.register("keys@trips.test");
-    let k = h.send(
-        "POST",
-        "/v1/api-keys",
-        Some(&owner),
-        Some(json!({"password": "correct horse battery", "name": "k", "scopes": ["write"]})),
-        &[],
-    );
+    let k = h.write_key(&owner);
     let (key, key_id) = (k.body["key"].as_str().unwrap().to_owned(), k.body["id"].as_str().unwrap().to_owned());
     let first = h.send("GET", "/v1/me", Some(&key), None, &[]);
     assert_eq!((first.status, first.trips), (StatusCode::OK, 2), "first use: the lookup, then the read");
