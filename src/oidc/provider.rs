@@ -336,6 +336,27 @@ pub fn verify_id_token(
     verify_claims(p, &metadata.set_jwks(keys), &token, nonce, now_ms, leeway_ms).map_err(|e| error_chain(&e))
 }
 
+/// A recorded sign-in to check with [`verify_id_token`] (benchmarks and tests): the provider
+/// `https://idp.example.test` with client `bench-client`, its discovery document, its key set
+/// (RSA 2048) and an RS256 ID token it issued at 1795255200 for one hour, with nonce `bench-nonce`.
+pub fn recorded_sign_in() -> (ProviderConfig, String, String, String) {
+    let recorded: serde_json::Value =
+        serde_json::from_str(include_str!("testdata/id_token_rs256.json")).unwrap_or_default();
+    let part = |name: &str| recorded.get(name).cloned().unwrap_or_default();
+    let provider = ProviderConfig {
+        id: "bench".into(),
+        name: "Bench".into(),
+        issuer: "https://idp.example.test".into(),
+        client_id: "bench-client".into(),
+        client_secret: "bench-secret".into(),
+        scopes: vec!["openid".into()],
+        redirect_uris: vec!["https://app.example/cb".into()],
+        callback_url: "https://api.example/v1/auth/oidc/bench/callback".into(),
+    };
+    let id_token = part("id_token").as_str().unwrap_or_default().to_owned();
+    (provider, part("discovery").to_string(), part("jwks").to_string(), id_token)
+}
+
 type Client = openidconnect::core::CoreClient<
     openidconnect::EndpointSet,
     openidconnect::EndpointNotSet,
@@ -372,30 +393,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
 
-    /// An RS256 ID token of `https://idp.example.test` for `bench-client` (issued at
-    /// 1795255200, valid one hour, nonce `bench-nonce`), its key set and discovery document.
-    const FIXTURE: &str = include_str!("testdata/id_token_rs256.json");
+    /// When the token of [`recorded_sign_in`] was issued.
     const ISSUED_MS: i64 = 1_795_255_200_000;
-
-    fn fixture() -> (ProviderConfig, String, String, String) {
-        let v: serde_json::Value = serde_json::from_str(FIXTURE).unwrap_or_default();
-        let p = ProviderConfig {
-            id: "bench".into(),
-            name: "Bench".into(),
-            issuer: "https://idp.example.test".into(),
-            client_id: "bench-client".into(),
-            client_secret: "s".into(),
-            scopes: vec!["openid".into()],
-            redirect_uris: vec!["https://app.example/cb".into()],
-            callback_url: "https://api.example/v1/auth/oidc/bench/callback".into(),
-        };
-        let token = v["id_token"].as_str().unwrap_or_default().to_owned();
-        (p, v["discovery"].to_string(), v["jwks"].to_string(), token)
-    }
 
     #[test]
     fn a_good_id_token_gives_its_claims() {
-        let (p, d, k, t) = fixture();
+        let (p, d, k, t) = recorded_sign_in();
         let claims = verify_id_token(&p, &d, &k, &t, "bench-nonce", ISSUED_MS + 1000, 30_000);
         let claims = claims.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(claims.subject, "bench-subject");
@@ -404,7 +407,7 @@ mod tests {
 
     #[test]
     fn each_broken_check_refuses_the_token() {
-        let (p, d, k, t) = fixture();
+        let (p, d, k, t) = recorded_sign_in();
         let hour = 3_600_000;
         let wrong_client = ProviderConfig { client_id: "another".into(), ..p.clone() };
         let wrong_issuer = r#""issuer":"https://other.example.test""#;

@@ -203,21 +203,7 @@ pub fn run_json(now_ms: fn() -> f64) -> String {
         }),
     );
     // The ID-token check of a sign-in's callback (openidconnect, RS256 with a 2048-bit key).
-    let fixture: serde_json::Value =
-        serde_json::from_str(include_str!("../../../src/oidc/testdata/id_token_rs256.json")).unwrap_or_default();
-    let provider = taskapi::oidc::ProviderConfig {
-        id: "bench".into(),
-        name: "Bench".into(),
-        issuer: "https://idp.example.test".into(),
-        client_id: "bench-client".into(),
-        client_secret: "bench-secret".into(),
-        scopes: vec!["openid".into()],
-        redirect_uris: vec!["https://app.example/cb".into()],
-        callback_url: "https://api.example/v1/auth/oidc/bench/callback".into(),
-    };
-    let part = |name: &str| fixture.get(name).cloned().unwrap_or_default();
-    let (discovery, jwks) = (part("discovery").to_string(), part("jwks").to_string());
-    let id_token = part("id_token").as_str().unwrap_or_default().to_owned();
+    let (provider, discovery, jwks, id_token) = taskapi::oidc::provider::recorded_sign_in();
     record(
         "ID token verify (RS256 2048, openidconnect; discovery and key set parsed too)",
         measure(now_ms, 300.0, || {
