@@ -52,19 +52,19 @@ SIGNALS = {
 ID_FIELDS = {"trace_id", "span_id", "parent_span_id"}
 
 
+def _map_ids(value, keys, convert):
+    """Rewrites, at any depth, the string values of the fields named in `keys` with `convert`."""
+    if isinstance(value, dict):
+        return {key: convert(item) if key in keys and isinstance(item, str) else _map_ids(item, keys, convert)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_map_ids(item, keys, convert) for item in value]
+    return value
+
+
 def hex_ids(value):
     """Rewrites the base64 that protobuf's JSON mapping gives bytes into hex for id fields."""
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if key in ID_FIELDS and isinstance(item, str):
-                out[key] = base64.b64decode(item).hex()
-            else:
-                out[key] = hex_ids(item)
-        return out
-    if isinstance(value, list):
-        return [hex_ids(item) for item in value]
-    return value
+    return _map_ids(value, ID_FIELDS, lambda item: base64.b64decode(item).hex())
 
 
 def decode(body, content_type, message_type):
@@ -79,17 +79,8 @@ def decode(body, content_type, message_type):
 
 
 def _ids_to_base64(value):
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if key in ID_FIELDS | {"traceId", "spanId", "parentSpanId"} and isinstance(item, str):
-                out[key] = base64.b64encode(bytes.fromhex(item)).decode() if item else ""
-            else:
-                out[key] = _ids_to_base64(item)
-        return out
-    if isinstance(value, list):
-        return [_ids_to_base64(item) for item in value]
-    return value
+    return _map_ids(value, ID_FIELDS | {"traceId", "spanId", "parentSpanId"},
+                    lambda item: base64.b64encode(bytes.fromhex(item)).decode() if item else "")
 
 
 class Handler(BaseHTTPRequestHandler):
