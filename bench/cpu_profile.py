@@ -162,23 +162,29 @@ def section(results, scenarios, a, has_peer):
                                  "as in the comparison above." if has_peer else "."), ""]
     head = "| scenario | ours µs/request |" + (" peer µs/request | ours / peer |" if has_peer else "")
     out += [head, "|---|---|" + ("---|---|" if has_peer else "")]
+
+    def per_request(side, s, pick):
+        """µs per request of what `pick` takes from `side`'s result in scenario `s`."""
+        r = results[(side, s)]
+        return us(pick(r), r["requests"])
+
+    def busy(r):
+        return r["busy_us"]
+
     for s in scenarios:
-        o = results[("ours", s)]
-        row = f"| {SCENARIOS[s]} | {us(o['busy_us'], o['requests']):.0f} |"
+        row = f"| {SCENARIOS[s]} | {per_request('ours', s, busy):.0f} |"
         if has_peer:
-            p = results[("peer", s)]
-            row += f" {us(p['busy_us'], p['requests']):.0f} | {o['busy_us'] / o['requests'] / (p['busy_us'] / p['requests']):.2f} |"
+            ratio = per_request("ours", s, busy) / per_request("peer", s, busy)
+            row += f" {per_request('peer', s, busy):.0f} | {ratio:.2f} |"
         out.append(row)
     out += ["", "Split by part, µs per request" + (" (ours / peer)" if has_peer else "") + ":", "",
             "| part | " + " | ".join(SCENARIOS[s] for s in scenarios) + " |", "|---|" + "---|" * len(scenarios)]
     for kind, label in PARTS:
         cells = []
         for s in scenarios:
-            o = results[("ours", s)]
-            cell = f"{us(o['kinds'][kind], o['requests']):.0f}"
+            cell = f"{per_request('ours', s, lambda r: r['kinds'][kind]):.0f}"
             if has_peer:
-                p = results[("peer", s)]
-                cell += f" / {us(p['kinds'][kind], p['requests']):.0f}"
+                cell += f" / {per_request('peer', s, lambda r: r['kinds'][kind]):.0f}"
             cells.append(cell)
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     first = scenarios[0]
