@@ -39,6 +39,14 @@ fn build_guest() -> PathBuf {
     target_dir.join("wasm32-wasip2/release/spin_host_test_guest.wasm")
 }
 
+/// An empty directory `{name}-{pid}` under the tests' temporary directory.
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
 struct Host {
     child: Child,
     addr: SocketAddr,
@@ -192,9 +200,7 @@ fn get(addr: SocketAddr, path: &str) -> Reply {
 #[test]
 fn serves_spin_component_round_trips() {
     let component = build_guest();
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("roundtrip-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = scratch_dir("roundtrip");
     let host = Host::start(&component, &dir);
     let addr = host.addr;
 
@@ -399,9 +405,7 @@ fn outbound(addr: SocketAddr, spec: Value) -> Value {
 #[test]
 fn outbound_http_through_the_component() {
     let component = build_guest();
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("outbound-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = scratch_dir("outbound");
     let (upstream_addr, seen) = upstream();
     let port = upstream_addr.port();
     // A port nothing listens on.

@@ -53,19 +53,23 @@ async fn exec(db: &Connection, sql: &str, params: Vec<Value>) -> Result<(Vec<Str
     Ok((cols, rows.into_iter().map(|r| r.values).collect()))
 }
 
+/// [`exec`] with the error as an `anyhow` error.
+async fn run(db: &Connection, sql: &str, params: Vec<Value>) -> anyhow::Result<(Vec<String>, Vec<Vec<Value>>)> {
+    exec(db, sql, params).await.map_err(sql_err)
+}
+
 async fn sqlite_roundtrip() -> anyhow::Result<Json> {
     let db = Connection::open_default().await.map_err(sql_err)?;
-    exec(
+    run(
         &db,
         "CREATE TABLE IF NOT EXISTS vals (id INTEGER PRIMARY KEY, i INTEGER, r REAL, s TEXT, b BLOB, n TEXT)",
         vec![],
     )
-    .await
-    .map_err(sql_err)?;
-    exec(&db, "DELETE FROM vals", vec![]).await.map_err(sql_err)?;
+    .await?;
+    run(&db, "DELETE FROM vals", vec![]).await?;
 
-    exec(&db, "BEGIN", vec![]).await.map_err(sql_err)?;
-    exec(
+    run(&db, "BEGIN", vec![]).await?;
+    run(
         &db,
         "INSERT INTO vals (i, r, s, b, n) VALUES (?, ?, ?, ?, ?)",
         vec![
@@ -76,11 +80,10 @@ async fn sqlite_roundtrip() -> anyhow::Result<Json> {
             Value::Null,
         ],
     )
-    .await
-    .map_err(sql_err)?;
+    .await?;
     let changes = db.changes().await;
     let rowid1 = db.last_insert_rowid().await;
-    exec(
+    run(
         &db,
         "INSERT INTO vals (i, r, s, b, n) VALUES (?, ?, ?, ?, ?)",
         vec![
@@ -91,38 +94,26 @@ async fn sqlite_roundtrip() -> anyhow::Result<Json> {
             Value::Text("x".into()),
         ],
     )
-    .await
-    .map_err(sql_err)?;
+    .await?;
     let rowid2 = db.last_insert_rowid().await;
-    exec(&db, "COMMIT", vec![]).await.map_err(sql_err)?;
+    run(&db, "COMMIT", vec![]).await?;
 
-    let (cols, rows) = exec(&db, "SELECT id, i, r, s, b, n FROM vals ORDER BY id", vec![])
-        .await
-        .map_err(sql_err)?;
+    let (cols, rows) = run(&db, "SELECT id, i, r, s, b, n FROM vals ORDER BY id", vec![]).await?;
 
     // ROLLBACK must leave nothing behind.
-    exec(&db, "BEGIN", vec![]).await.map_err(sql_err)?;
-    exec(&db, "INSERT INTO vals (i) VALUES (42)", vec![])
-        .await
-        .map_err(sql_err)?;
-    let (_, inside) = exec(&db, "SELECT COUNT(*) FROM vals", vec![]).await.map_err(sql_err)?;
-    exec(&db, "ROLLBACK", vec![]).await.map_err(sql_err)?;
-    let (_, after) = exec(&db, "SELECT COUNT(*) FROM vals", vec![]).await.map_err(sql_err)?;
+    run(&db, "BEGIN", vec![]).await?;
+    run(&db, "INSERT INTO vals (i) VALUES (42)", vec![]).await?;
+    let (_, inside) = run(&db, "SELECT COUNT(*) FROM vals", vec![]).await?;
+    run(&db, "ROLLBACK", vec![]).await?;
+    let (_, after) = run(&db, "SELECT COUNT(*) FROM vals", vec![]).await?;
 
     // Parameters come back with the same type.
-    let (_, echo) = exec(
+    let (_, echo) = run(
         &db,
         "SELECT ?, ?, ?, ?, ?",
-        vec![
-            Value::Integer(1),
-            Value::Real(1.5),
-            Value::Text("t".into()),
-            Value::Blob(vec![9]),
-            Value::Null,
-        ],
+        vec![Value::Integer(1), Value::Real(1.5), Value::Text("t".into()), Value::Blob(vec![9]), Value::Null],
     )
-    .await
-    .map_err(sql_err)?;
+    .await?;
 
     Ok(json!({
         "columns": cols,
@@ -137,27 +128,10 @@ async fn sqlite_roundtrip() -> anyhow::Result<Json> {
 
 async fn sqlite_errors() -> anyhow::Result<Json> {
     let db = Connection::open_default().await.map_err(sql_err)?;
-    exec(
-        &db,
-        "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL)",
-        vec![],
-    )
-    .await
-    .map_err(sql_err)?;
-    exec(&db, "DELETE FROM users", vec![]).await.map_err(sql_err)?;
-    exec(
-        &db,
-        "INSERT INTO users (email) VALUES (?)",
-        vec![Value::Text("a@example.com".into())],
-    )
-    .await
-    .map_err(sql_err)?;
-    let dup = exec(
-        &db,
-        "INSERT INTO users (email) VALUES (?)",
-        vec![Value::Text("a@example.com".into())],
-    )
-    .await;
+    run(&db, "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL)", vec![]).await?;
+    run(&db, "DELETE FROM users", vec![]).await?;
+    run(&db, "INSERT INTO users (email) VALUES (?)", vec![Value::Text("a@example.com".into())]).await?;
+    let dup = exec(&db, "INSERT INTO users (email) VALUES (?)", vec![Value::Text("a@example.com".into())]).await;
     let syntax = exec(&db, "SELEKT nonsense", vec![]).await;
     let other = Connection::open("no-such-label").await.err();
     let describe = |r: Result<_, SqlError>| match r {
@@ -173,26 +147,13 @@ async fn sqlite_errors() -> anyhow::Result<Json> {
 
 async fn hit(id: &str) -> anyhow::Result<Json> {
     let db = Connection::open_default().await.map_err(sql_err)?;
-    exec(
-        &db,
-        "CREATE TABLE IF NOT EXISTS hits (id INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT NOT NULL)",
-        vec![],
-    )
-    .await
-    .map_err(sql_err)?;
-    exec(&db, "BEGIN IMMEDIATE", vec![]).await.map_err(sql_err)?;
-    exec(
-        &db,
-        "INSERT INTO hits (tag) VALUES (?)",
-        vec![Value::Text(id.to_string())],
-    )
-    .await
-    .map_err(sql_err)?;
+    run(&db, "CREATE TABLE IF NOT EXISTS hits (id INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT NOT NULL)", vec![])
+        .await?;
+    run(&db, "BEGIN IMMEDIATE", vec![]).await?;
+    run(&db, "INSERT INTO hits (tag) VALUES (?)", vec![Value::Text(id.to_string())]).await?;
     let rowid = db.last_insert_rowid().await;
-    exec(&db, "COMMIT", vec![]).await.map_err(sql_err)?;
-    let (_, rows) = exec(&db, "SELECT tag FROM hits WHERE id = ?", vec![Value::Integer(rowid)])
-        .await
-        .map_err(sql_err)?;
+    run(&db, "COMMIT", vec![]).await?;
+    let (_, rows) = run(&db, "SELECT tag FROM hits WHERE id = ?", vec![Value::Integer(rowid)]).await?;
     let store = Store::open_default().await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     store
         .set(format!("hit-{id}"), id.as_bytes())
@@ -211,9 +172,7 @@ async fn hit(id: &str) -> anyhow::Result<Json> {
 /// Reads the table created by the host's `--sqlite-init` file.
 async fn seeded() -> anyhow::Result<Json> {
     let db = Connection::open_default().await.map_err(sql_err)?;
-    let (_, rows) = exec(&db, "SELECT name FROM seeded ORDER BY id", vec![])
-        .await
-        .map_err(sql_err)?;
+    let (_, rows) = run(&db, "SELECT name FROM seeded ORDER BY id", vec![]).await?;
     Ok(json!(rows.iter().map(|r| value_json(&r[0])).collect::<Vec<_>>()))
 }
 
