@@ -45,6 +45,14 @@ fn value_json(v: &Value) -> Json {
     }
 }
 
+/// Reads a whole HTTP body.
+async fn read_all<B: BodyExt>(body: B) -> anyhow::Result<bytes::Bytes>
+where
+    B::Error: std::fmt::Debug,
+{
+    Ok(body.collect().await.map_err(|e| anyhow::anyhow!("{e:?}"))?.to_bytes())
+}
+
 /// Runs a statement and collects all its rows (checking the completion future).
 async fn exec(db: &Connection, sql: &str, params: Vec<Value>) -> Result<(Vec<String>, Vec<Vec<Value>>), SqlError> {
     let qr = db.execute(sql, params).await?;
@@ -249,12 +257,7 @@ async fn outbound(spec: &[u8]) -> anyhow::Result<Json> {
                 .get("x-reply")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?
-                .to_bytes();
+            let body = read_all(response.into_body()).await?;
             json!({"status": status, "x_reply": reply, "body": String::from_utf8_lossy(&body)})
         }
         Err(code) => json!({"error": error_code_name(&code)}),
@@ -289,12 +292,7 @@ async fn handle(req: Request) -> impl IntoResponse {
                 Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": format!("{e:?}")})),
             },
             "/echo" => {
-                let body = req
-                    .into_body()
-                    .collect()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?
-                    .to_bytes();
+                let body = read_all(req.into_body()).await?;
                 ok(json!({
                     "method": method,
                     "client_addr": client_addr,
@@ -305,12 +303,7 @@ async fn handle(req: Request) -> impl IntoResponse {
                 }))
             }
             "/outbound" => {
-                let spec = req
-                    .into_body()
-                    .collect()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?
-                    .to_bytes();
+                let spec = read_all(req.into_body()).await?;
                 ok(outbound(&spec).await?)
             }
             "/trap" => panic!("deliberate trap"),
