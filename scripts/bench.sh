@@ -30,8 +30,7 @@ lib_init
 
 OHA_VERSION="1.16.0"
 LOGS="$ROOT/.tmp/bench-logs"
-rm -rf "$LOGS" && mkdir -p "$LOGS"
-trap stop_started EXIT
+begin_run "$LOGS"
 
 PEER="${BENCH_PEER:-}" PEER_ONLY=0 NO_BUILD=0 METRICS_ONLY=0 PROFILE=0 AB_A="" AB_B=""
 while (($#)); do

@@ -270,6 +270,13 @@ stop_started() {
   for pid in "${PIDS[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
 }
 
+# begin_run LOGDIR: a script's run starts with its log folder emptied, and ends (however it
+# ends) by stopping the processes it started.
+begin_run() {
+  rm -rf "$1" && mkdir -p "$1"
+  trap stop_started EXIT
+}
+
 # start_workers NAME PORT LOGDIR [KEY=VALUE ...]: wrangler dev (workerd + miniflare) on a
 # fresh local D1 with the migrations applied, configured with the given variables.
 start_workers() {

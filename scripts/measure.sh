@@ -8,8 +8,7 @@ lib_init
 
 ROUNDS="${ROUNDS:-30}"
 LOGS="$ROOT/.tmp/measure-logs"
-rm -rf "$LOGS" && mkdir -p "$LOGS"
-trap stop_started EXIT
+begin_run "$LOGS"
 
 ensure_tools
 cargo build -q -p conformance

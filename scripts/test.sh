@@ -308,8 +308,7 @@ panics_logged() {
 }
 
 main() {
-  rm -rf "$LOGS" && mkdir -p "$LOGS"
-  trap stop_started EXIT
+  begin_run "$LOGS"
   ensure_tools
   ensure_test_tools
   static_checks
