@@ -90,10 +90,6 @@ pub async fn create_api_key(
 /// The caller's API keys, newest first, without secrets.
 #[utoipa::path(get, path = "/v1/api-keys", tag = "auth", operation_id = "listApiKeys",
     security(("accessToken" = [])),
-    params(
-        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
-    ),
     responses(
         (status = 200, description = "One page of keys", body = Page<ApiKey>,
             headers(("Link" = String, description = "`<…>; rel=\"next\"` when there is a next page"))),

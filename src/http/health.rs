@@ -23,17 +23,12 @@ pub struct Health {
 }
 
 /// Reports whether the API can serve: answers 200 only after a query reached the database.
-#[utoipa::path(
-    get,
-    path = "/v1/health",
-    tag = "operations",
-    operation_id = "getHealth",
+#[utoipa::path(get, path = "/v1/health", tag = "operations", operation_id = "getHealth",
     security(),
     responses(
         (status = 200, description = "The API and its database are up", body = Health),
         (status = 503, description = "The database cannot be reached", body = super::Problem),
-    )
-)]
+    ))]
 pub async fn health(ctx: Ctx) -> Result<Json<Health>, ApiError> {
     ctx.ports
         .store

@@ -58,9 +58,7 @@ impl UpdateMemberRequest {
 /// The project's members.
 #[utoipa::path(get, path = "/v1/projects/{id}/members", tag = "projects", operation_id = "listMembers",
     security(("accessToken" = []), ("apiKey" = ["read"])),
-    params(("id" = String, Path, description = "Project id"),
-        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    params(("id" = String, Path, description = "Project id")),
     responses(
         (status = 200, description = "One page", body = Page<Member>),
         (status = 404, description = "No such project, or not a member", body = super::Problem),

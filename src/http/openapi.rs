@@ -193,6 +193,7 @@ pub fn finish_document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
         );
     }
     declare_versions(&mut v);
+    declare_pages(&mut v);
     constrain_fields(&mut v);
     let Some(paths) = v.get_mut("paths").and_then(Value::as_object_mut) else {
         return v;
@@ -324,6 +325,44 @@ fn declare_versions(v: &mut serde_json::Value) {
     }
 }
 
+/// The paging parameters of every list (an operation whose 200 is a `Page_*`): `limit`
+/// and `cursor`, after the list's own parameters (a list may declare its own `cursor` to
+/// say more; `limit` then goes before it). Their schemas are the field rules'.
+fn declare_pages(v: &mut serde_json::Value) {
+    use super::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
+    use serde_json::{json, Value};
+    let Some(paths) = v.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for op in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|item| item.values_mut()) {
+        let paged = op
+            .pointer("/responses/200/content/application~1json/schema/$ref")
+            .and_then(Value::as_str)
+            .is_some_and(|r| r.starts_with("#/components/schemas/Page_"));
+        if !paged {
+            continue;
+        }
+        let params = match op.as_object_mut().map(|o| o.entry("parameters").or_insert_with(|| json!([]))) {
+            Some(Value::Array(params)) => params,
+            _ => continue,
+        };
+        let position = |params: &[Value], name: &str| params.iter().position(|p| p["name"] == name);
+        let limit = json!({"name": "limit", "in": "query", "required": false,
+                           "description": format!("1–{MAX_LIMIT}, default {DEFAULT_LIMIT}"), "schema": {"type": "integer"}});
+        let cursor = json!({"name": "cursor", "in": "query", "required": false,
+                            "description": "`next_cursor` of the previous page", "schema": {"type": "string"}});
+        match (position(params, "limit"), position(params, "cursor")) {
+            (None, Some(at)) => params.insert(at, limit),
+            (None, None) => {
+                params.push(limit);
+                params.push(cursor);
+            }
+            (Some(_), None) => params.push(cursor),
+            (Some(_), Some(_)) => {}
+        }
+    }
+}
+
 /// The shapes of the headers handlers declare by name only: `Set-Cookie` is only ever the
 /// session cookie, `Location` a URL (relative to the request's for created resources).
 fn bound_headers(response: &mut serde_json::Value) {
@@ -351,14 +390,9 @@ fn problem_content(response: &mut serde_json::Value) {
 }
 
 /// The OpenAPI 3.1 document of this API.
-#[utoipa::path(
-    get,
-    path = "/v1/openapi.json",
-    tag = "operations",
-    operation_id = "getOpenApi",
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "operations", operation_id = "getOpenApi",
     security(),
-    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"))
-)]
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn openapi_json(ctx: Ctx) -> impl IntoResponse {
     let body = ctx.openapi_json();
     (

@@ -100,8 +100,6 @@ pub async fn create_project(
     params(
         ("q" = Option<String>, Query, description = "Substring of the name (case-insensitive for ASCII)"),
         ("archived" = Option<bool>, Query, description = "Only archived (`true`) or only active (`false`) projects; both when absent"),
-        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
     responses((status = 200, description = "One page", body = Page<Project>, headers(("Link" = String, description = "rel=\"next\" when there is a next page")))))]
 pub async fn list_projects(a: Auth, uri: http::Uri) -> Result<Response, ApiError> {
@@ -176,9 +174,7 @@ pub async fn delete_project(a: Auth, Path(id): Path<ProjectId>, headers: HeaderM
 /// The project's event log, newest first.
 #[utoipa::path(get, path = "/v1/projects/{id}/events", tag = "projects", operation_id = "listEvents",
     security(("accessToken" = []), ("apiKey" = ["read"])),
-    params(("id" = String, Path, description = "Project id"),
-        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    params(("id" = String, Path, description = "Project id")),
     responses(
         (status = 200, description = "One page", body = Page<Event>),
         (status = 404, description = "No such project, or not a member", body = super::Problem),

@@ -252,7 +252,6 @@ async fn task_page(
         ("due_after" = Option<String>, Query, description = "Due strictly after this date (YYYY-MM-DD)"),
         ("q" = Option<String>, Query, description = "Substring of title or description (case-insensitive for ASCII; `%` and `_` are literal)"),
         ("sort" = Option<String>, Query, description = "created_at, updated_at, due_date or priority; leading `-` for descending; default -created_at. Tasks without a due date come first ascending, last descending"),
-        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (only valid with the same sort)"),
     ),
     responses(
@@ -277,8 +276,6 @@ pub async fn list_tasks(a: Auth, Path(project): Path<ProjectId>, uri: http::Uri)
         ("due_after" = Option<String>, Query, description = "YYYY-MM-DD"),
         ("q" = Option<String>, Query, description = "Substring of title or description"),
         ("sort" = Option<String>, Query, description = "created_at or -created_at (default)"),
-        ("limit" = Option<u32>, Query, description = "1–100, default 20"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
     ),
     responses((status = 200, description = "One page", body = Page<Task>)))]
 pub async fn list_my_tasks(a: Auth, uri: http::Uri) -> Result<Response, ApiError> {
