@@ -59,33 +59,26 @@ impl Client {
         format!("{}{}", self.base, path)
     }
 
-    /// Sends a request; `body` is sent as is (set `Content-Type` in `headers`).
+    /// Sends a request to `target`, a path of the host under test or an absolute URL
+    /// (another server: the OpenID provider); `body` is sent as is (set `Content-Type` in
+    /// `headers`).
     ///
     /// # Errors
     /// Transport failures (connection refused, timeout), never HTTP statuses.
     pub fn send(
         &self,
         method: &str,
-        path: &str,
+        target: &str,
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Resp, String> {
-        self.send_url(method, &self.url(path), headers, body)
-    }
-
-    /// Sends a request to an absolute URL (another server: the OpenID provider).
-    ///
-    /// # Errors
-    /// Transport failures (connection refused, timeout), never HTTP statuses.
-    pub fn send_url(
-        &self,
-        method: &str,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: Option<&[u8]>,
-    ) -> Result<Resp, String> {
-        let path = url;
-        let mut builder = ureq::http::Request::builder().method(method).uri(url);
+        let url = if target.starts_with("http://") || target.starts_with("https://") {
+            target.to_owned()
+        } else {
+            self.url(target)
+        };
+        let path = url.as_str();
+        let mut builder = ureq::http::Request::builder().method(method).uri(path);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }

@@ -121,7 +121,7 @@ impl<'a> Browser<'a> {
         if body.is_some() {
             headers.push(("Content-Type", "application/x-www-form-urlencoded"));
         }
-        let res = self.c.send_url(method, url, &headers, body.map(str::as_bytes))?;
+        let res = self.c.send(method, url, &headers, body.map(str::as_bytes))?;
         self.keep(url, &res);
         Ok(res)
     }
@@ -170,7 +170,7 @@ fn sign_in_query(app_state: &str) -> String {
 
 /// The API's answer to the provider's redirect.
 fn callback(c: &Client, url: &str) -> Result<Resp, String> {
-    c.send_url("GET", url, &[], None)
+    c.send("GET", url, &[], None)
 }
 
 /// What the callback sends the app: the query of its redirect to `app_uri`.
