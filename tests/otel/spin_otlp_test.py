@@ -27,7 +27,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -35,6 +34,9 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import procgroup  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RECEIVER = Path(__file__).resolve().parent / "receiver.py"
@@ -284,16 +286,7 @@ def main():
         )
     finally:
         for process in reversed(processes):
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            procgroup.stop_group(process, timeout=10)
         if keep:
             print(f"kept {work}")
         else:
