@@ -196,6 +196,9 @@ def section(results, scenarios, a, has_peer):
     out += ["", "| crate (wasm, self time) | µs per request |", "|---|---|"]
     for c, v in o["crates"].most_common(a.top):
         out.append(f"| `{c[:60]}` | {us(v, o['requests']):.1f} |")
+    notes = os.path.join(ROOT, "bench", "cpu-profile-notes.md")
+    if os.path.exists(notes):
+        out += ["", open(notes).read().rstrip()]
     out += ["", "The profiles (one per pass) are kept in `.tmp/bench-logs/cpu-*.cpuprofile` (Chrome DevTools opens them), "
             "with every scenario's tables in `.tmp/bench-logs/cpu-profile-detail.md`."]
     return out
