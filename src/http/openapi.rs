@@ -316,9 +316,12 @@ fn declare_versions(v: &mut serde_json::Value) {
             }
             if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
                 responses.insert(code.into(), response);
-                if let Some(ok) = responses.get_mut("200").and_then(Value::as_object_mut) {
-                    let headers = ok.entry("headers").or_insert_with(|| json!({}));
-                    headers["ETag"] = etag("Version tag");
+                if let Some(headers) = responses
+                    .get_mut("200")
+                    .and_then(Value::as_object_mut)
+                    .and_then(|ok| ok.entry("headers").or_insert_with(|| json!({})).as_object_mut())
+                {
+                    headers.insert("ETag".into(), etag("Version tag"));
                 }
             }
         }

@@ -339,6 +339,7 @@ pub fn verify_id_token(
 /// A recorded sign-in to check with [`verify_id_token`] (benchmarks and tests): the provider
 /// `https://idp.example.test` with client `bench-client`, its discovery document, its key set
 /// (RSA 2048) and an RS256 ID token it issued at 1795255200 for one hour, with nonce `bench-nonce`.
+#[cfg(any(test, feature = "recorded-sign-in"))]
 pub fn recorded_sign_in() -> (ProviderConfig, String, String, String) {
     let recorded: serde_json::Value =
         serde_json::from_str(include_str!("testdata/id_token_rs256.json")).unwrap_or_default();

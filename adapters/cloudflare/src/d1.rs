@@ -56,12 +56,7 @@ fn from_js(v: &JsValue) -> Value {
     if v.is_null() || v.is_undefined() {
         Value::Null
     } else if let Some(f) = v.as_f64() {
-        if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-            #[allow(clippy::cast_possible_truncation)]
-            Value::Integer(f as i64)
-        } else {
-            Value::Real(f)
-        }
+        from_number(f)
     } else if let Some(s) = v.as_string() {
         Value::Text(s)
     } else if let Some(b) = v.as_bool() {
@@ -96,20 +91,25 @@ fn rows_from_arrays(rows: &[JsValue]) -> Vec<Row> {
     }
 }
 
-/// A JSON value of a D1 result as a store value: integers are doubles in JavaScript, so an
-/// integral number below 2^53 is an integer.
+/// A number of a D1 result: integers are doubles in JavaScript, so an integral number
+/// below 2^53 is an integer.
+fn from_number(f: f64) -> Value {
+    if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+        #[allow(clippy::cast_possible_truncation)]
+        Value::Integer(f as i64)
+    } else {
+        Value::Real(f)
+    }
+}
+
+/// A JSON value of a D1 result as a store value.
 fn from_json(v: serde_json::Value) -> Value {
     match v {
         serde_json::Value::Null => Value::Null,
         serde_json::Value::Bool(b) => Value::Integer(i64::from(b)),
         serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
             (Some(i), _) => Value::Integer(i),
-            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 =>
-            {
-                #[allow(clippy::cast_possible_truncation)]
-                Value::Integer(f as i64)
-            }
-            (None, Some(f)) => Value::Real(f),
+            (None, Some(f)) => from_number(f),
             (None, None) => Value::Null,
         },
         serde_json::Value::String(s) => Value::Text(s),
