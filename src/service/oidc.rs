@@ -61,19 +61,16 @@ pub async fn start(
     // Discovery first: a provider that cannot be reached leaves nothing stored.
     let url = providers.authorization_url(ports, p, &state, &nonce, &verifier).await.map_err(unavailable)?;
     let now = ports.clock.now_ms();
-    let request = q::NewRequest {
-        state_hash: &tokens::digest(&state),
-        provider: &p.id,
-        redirect_uri,
-        session_mode: mode.as_str(),
-        code_verifier: &verifier,
-        nonce: &nonce,
-        link_user,
-        app_state,
-        now,
+    let request = q::PendingRequest {
+        redirect_uri: redirect_uri.to_owned(),
+        session_mode: mode,
+        code_verifier: verifier,
+        nonce,
+        link_user: link_user.cloned(),
+        app_state: app_state.map(str::to_owned),
         expires_at: now.saturating_add(STATE_TTL_MS),
     };
-    ports.store.batch(q::insert_request(&request)).await?;
+    ports.store.batch(q::insert_request(&tokens::digest(&state), &p.id, now, &request)).await?;
     Ok(url)
 }
 
@@ -172,7 +169,7 @@ pub async fn callback(
         provider: &p.id,
         claims: &claims,
         email_normalized: &Email::normalize_any(&claims.email),
-        session_mode: &pending.session_mode,
+        session_mode: pending.session_mode,
         link_user: pending.link_user.as_ref(),
         now,
         expires_at: now.saturating_add(CODE_TTL_MS),
@@ -226,7 +223,7 @@ pub async fn exchange(ports: &Ports, code: &str, mode: Option<SessionMode>) -> R
         Some(t) if sql::landed(&results, 1) && t.expires_at > now => t,
         _ => return Err(used_code()),
     };
-    let mode = mode.or_else(|| SessionMode::parse(&taken.session_mode)).unwrap_or(SessionMode::Token);
+    let mode = mode.unwrap_or(taken.session_mode);
     let unverified = || ApiError::Forbidden("the provider has not verified this email address".to_owned());
     // (the account, whether it is new, whether the identity must be linked)
     let (user_id, new_user, link) = match (&taken.link_user, &taken.linked_to) {

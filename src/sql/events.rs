@@ -27,8 +27,8 @@ pub struct Source<'a> {
     pub subject: &'a str,
     /// The `data` expression (JSON text).
     pub data: &'a str,
-    /// `FROM …` (joins included), or empty for a single row of values.
-    pub from: &'a str,
+    /// `FROM …` (joins included), or `None` for a single row of values.
+    pub from: Option<&'a str>,
     /// The guard: every rule of the change.
     pub guard: &'a str,
 }
@@ -36,14 +36,6 @@ pub struct Source<'a> {
 impl<'a> NewEvent<'a> {
     pub fn new(id: &'a EventId, kind: &'static str, actor: &'a UserId, now: i64) -> Self {
         Self { id, kind, actor, now }
-    }
-}
-
-impl<'a> Source<'a> {
-    /// The event's `project`, `subject` and `data` expressions over the rows of `from`,
-    /// written only where `guard` holds.
-    pub fn new(project: &'a str, subject: &'a str, data: &'a str, from: &'a str, guard: &'a str) -> Self {
-        Self { project, subject, data, from, guard }
     }
 }
 
@@ -68,7 +60,11 @@ impl NewEvent<'_> {
         let sql = format!(
             "INSERT INTO events (id, project_id, type, actor_id, subject_id, data, created_at) \
              SELECT {id}, {}, {kind}, {actor}, {}, {}, {at} {} WHERE {} RETURNING 1",
-            source.project, source.subject, source.data, source.from, source.guard
+            source.project,
+            source.subject,
+            source.data,
+            source.from.unwrap_or_default(),
+            source.guard
         );
         Statement::new(sql, params.into_values())
     }

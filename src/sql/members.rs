@@ -124,9 +124,8 @@ pub struct Change<'a> {
 
 impl Change<'_> {
     /// The anchor, in `p` (the project's placeholder is the first), for `kind`.
-    fn anchor(&self, p: Params, kind: &'static str, pid: &str, src: (&str, &str, &str, &str)) -> Statement {
-        let (subject, data, from, guard) = src;
-        NewEvent::new(self.event, kind, self.me, self.now).insert(p, &Source::new(pid, subject, data, from, guard))
+    fn anchor(&self, p: Params, kind: &'static str, source: &Source<'_>) -> Statement {
+        NewEvent::new(self.event, kind, self.me, self.now).insert(p, source)
     }
 
     /// The statements that follow an anchor: SQL whose last placeholder is the event.
@@ -166,7 +165,11 @@ pub fn add(c: &Change<'_>, email: &Email, role: Role, idem: Option<&Key>) -> Vec
          AND ({role_p} != 'owner' OR role = 'owner')) \
          AND NOT EXISTS (SELECT 1 FROM members WHERE project_id = {pid} AND user_id = u.id){held}"
     );
-    let anchor = c.anchor(p, "member.added", &pid, ("u.id", &data, "FROM users u", &guard));
+    let anchor = c.anchor(
+        p,
+        "member.added",
+        &Source { project: &pid, subject: "u.id", data: &data, from: Some("FROM users u"), guard: &guard },
+    );
     let params = vec![c.project.into(), role.as_str().into(), c.now.into(), email.normalized().into()];
     let insert = "INSERT INTO members (project_id, user_id, role, joined_at) SELECT ?1, u.id, ?2, ?3 FROM users u \
                   WHERE u.email_normalized = ?4";
@@ -189,7 +192,11 @@ pub fn change_role(c: &Change<'_>, target: &UserId, role: Role) -> Vec<Statement
         is_target.replace("{pid}", &pid),
         more_than_one_owner(&pid)
     );
-    let anchor = c.anchor(p, "member.role_changed", &pid, ("t.user_id", &data, &from, &guard));
+    let anchor = c.anchor(
+        p,
+        "member.role_changed",
+        &Source { project: &pid, subject: "t.user_id", data: &data, from: Some(&from), guard: &guard },
+    );
     let params = vec![c.project.into(), target.into(), role.as_str().into()];
     let mut row = c.then("UPDATE members SET role = ?3 WHERE project_id = ?1 AND user_id = ?2", params);
     row.sql = format!("{} RETURNING 1", row.sql).into();
@@ -213,7 +220,11 @@ pub fn remove(c: &Change<'_>, target: &UserId, leaving: bool) -> Vec<Statement> 
         is_target.replace("{pid}", &pid),
         more_than_one_owner(&pid)
     );
-    let anchor = c.anchor(p, "member.removed", &pid, ("t.user_id", &data, &from, &guard));
+    let anchor = c.anchor(
+        p,
+        "member.removed",
+        &Source { project: &pid, subject: "t.user_id", data: &data, from: Some(&from), guard: &guard },
+    );
     let mut row =
         c.then("DELETE FROM members WHERE project_id = ?1 AND user_id = ?2", vec![c.project.into(), target.into()]);
     row.sql = format!("{} RETURNING 1", row.sql).into();

@@ -1,57 +1,54 @@
 //! Sign-in with OpenID providers: authorization requests in flight, the API's one-time
 //! codes, and the identities linked to accounts.
 
+use crate::auth::SessionMode;
 use crate::domain::ids::{IdentityId, UserId};
-use crate::error::ApiError;
+use crate::error::{internal, ApiError};
 use crate::oidc::Claims;
 use crate::store::{Row, Statement};
 
-/// An authorization request to remember until the provider's redirect comes back.
-pub struct NewRequest<'a> {
-    pub state_hash: &'a str,
-    pub provider: &'a str,
-    pub redirect_uri: &'a str,
-    pub session_mode: &'a str,
-    pub code_verifier: &'a str,
-    pub nonce: &'a str,
-    pub link_user: Option<&'a UserId>,
-    pub app_state: Option<&'a str>,
-    pub now: i64,
-    pub expires_at: i64,
-}
-
-/// The request, and the sweep of what has expired (requests and codes), in one batch.
-pub fn insert_request(r: &NewRequest<'_>) -> Vec<Statement> {
+/// The request of `state_hash` for `provider` (the one record both written here and taken
+/// back by `take_request`), and the sweep of what has expired (requests and codes), in one
+/// batch.
+pub fn insert_request(state_hash: &str, provider: &str, now: i64, r: &PendingRequest) -> Vec<Statement> {
     vec![
-        Statement::new("DELETE FROM oidc_requests WHERE expires_at <= ?1", vec![r.now.into()]),
-        Statement::new("DELETE FROM oidc_codes WHERE expires_at <= ?1", vec![r.now.into()]),
+        Statement::new("DELETE FROM oidc_requests WHERE expires_at <= ?1", vec![now.into()]),
+        Statement::new("DELETE FROM oidc_codes WHERE expires_at <= ?1", vec![now.into()]),
         Statement::new(
             "INSERT INTO oidc_requests (state_hash, provider, redirect_uri, session_mode, code_verifier, nonce, \
              link_user_id, app_state, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             vec![
-                r.state_hash.into(),
-                r.provider.into(),
-                r.redirect_uri.into(),
-                r.session_mode.into(),
-                r.code_verifier.into(),
-                r.nonce.into(),
-                r.link_user.into(),
-                r.app_state.into(),
-                r.now.into(),
+                state_hash.into(),
+                provider.into(),
+                r.redirect_uri.as_str().into(),
+                r.session_mode.as_str().into(),
+                r.code_verifier.as_str().into(),
+                r.nonce.as_str().into(),
+                r.link_user.as_ref().into(),
+                r.app_state.as_deref().into(),
+                now.into(),
                 r.expires_at.into(),
             ],
         ),
     ]
 }
 
-/// A request taken back by its state (whatever its age: an expired one is used up too).
+/// An authorization request remembered until the provider's redirect comes back, and taken
+/// back by its state (whatever its age: an expired one is used up too).
 pub struct PendingRequest {
+    /// The app URI the browser returns to, with this API's code.
     pub redirect_uri: String,
-    pub session_mode: String,
+    /// How the session of the sign-in will be handed over, unless the exchange says.
+    pub session_mode: SessionMode,
+    /// The PKCE verifier the provider's code is redeemed with.
     pub code_verifier: String,
+    /// What the ID token's `nonce` must be.
     pub nonce: String,
+    /// The account that asked to link the identity, for a link rather than a sign-in.
     pub link_user: Option<UserId>,
+    /// The app's own `state`, handed back to it untouched.
     pub app_state: Option<String>,
+    /// Epoch milliseconds after which the callback is refused.
     pub expires_at: i64,
 }
 
@@ -64,12 +61,17 @@ pub fn take_request(state_hash: &str, provider: &str) -> Statement {
     )
 }
 
+/// The stored session mode; any other text is a corrupt row.
+fn session_mode(stored: &str) -> Result<SessionMode, ApiError> {
+    SessionMode::parse(stored).ok_or_else(|| internal("unknown session_mode in oidc_requests or oidc_codes"))
+}
+
 /// # Errors
 /// A row of another shape.
 pub fn decode_request(row: &Row) -> Result<PendingRequest, ApiError> {
     Ok(PendingRequest {
         redirect_uri: row.text(0)?,
-        session_mode: row.text(1)?,
+        session_mode: session_mode(&row.text(1)?)?,
         code_verifier: row.text(2)?,
         nonce: row.text(3)?,
         link_user: row.opt_text(4)?.map(UserId::new),
@@ -84,7 +86,7 @@ pub struct NewCode<'a> {
     pub provider: &'a str,
     pub claims: &'a Claims,
     pub email_normalized: &'a str,
-    pub session_mode: &'a str,
+    pub session_mode: SessionMode,
     pub link_user: Option<&'a UserId>,
     pub now: i64,
     pub expires_at: i64,
@@ -103,7 +105,7 @@ pub fn insert_code(c: &NewCode<'_>) -> Statement {
             c.email_normalized.into(),
             i64::from(c.claims.email_verified).into(),
             c.claims.name.as_str().into(),
-            c.session_mode.into(),
+            c.session_mode.as_str().into(),
             c.link_user.into(),
             c.now.into(),
             c.expires_at.into(),
@@ -117,7 +119,7 @@ pub fn insert_code(c: &NewCode<'_>) -> Statement {
 pub struct TakenCode {
     pub provider: String,
     pub claims: Claims,
-    pub session_mode: String,
+    pub session_mode: SessionMode,
     pub link_user: Option<UserId>,
     pub expires_at: i64,
     pub linked_to: Option<UserId>,
@@ -159,7 +161,7 @@ pub fn decode_code(row: &Row) -> Result<TakenCode, ApiError> {
             email_verified: row.bool(4)?,
             name: row.text(5)?,
         },
-        session_mode: row.text(6)?,
+        session_mode: session_mode(&row.text(6)?)?,
         link_user: row.opt_text(7)?.map(UserId::new),
         expires_at: row.int(8)?,
         linked_to: row.opt_text(9)?.map(UserId::new),

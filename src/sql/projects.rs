@@ -91,7 +91,7 @@ pub fn create(project: &Project, owner: &UserId, event: &EventId, idem: Option<&
     let data = p.add(data.to_string());
     let guard = idem.map_or_else(|| "1".to_owned(), |k| k.held(&mut p, event));
     let anchor = NewEvent::new(event, "project.created", owner, project.created_at.ms())
-        .insert(p, &Source::new(&pid, &pid, &data, "", &guard));
+        .insert(p, &Source { project: &pid, subject: &pid, data: &data, from: None, guard: &guard });
     vec![
         anchor,
         Statement::new(
@@ -173,8 +173,8 @@ pub fn update(
         constants(Role::Admin.and_above().map(Role::as_str))
     );
     let from = format!("FROM projects p JOIN members m ON m.project_id = p.id AND m.user_id = {me_p}");
-    let anchor =
-        NewEvent::new(event, "project.updated", me, now).insert(p, &Source::new("p.id", "p.id", &data, &from, &guard));
+    let anchor = NewEvent::new(event, "project.updated", me, now)
+        .insert(p, &Source { project: "p.id", subject: "p.id", data: &data, from: Some(&from), guard: &guard });
     let mut p = Params::default();
     let mut sets = Vec::new();
     if let Some(n) = &patch.name {

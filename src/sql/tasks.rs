@@ -112,7 +112,7 @@ pub fn create(task: &Task, event: &EventId, idem: Option<&Key>) -> Vec<Statement
     );
     let from = format!("FROM projects p JOIN members m ON m.project_id = p.id AND m.user_id = {me}");
     let anchor = NewEvent::new(event, "task.created", &task.created_by, task.created_at.ms())
-        .insert(p, &Source::new("p.id", &subject, &data, &from, &guard));
+        .insert(p, &Source { project: "p.id", subject: &subject, data: &data, from: Some(&from), guard: &guard });
     let insert = Statement::new(
         "INSERT INTO tasks (id, project_id, title, description, status, priority, priority_rank, assignee_id, \
          due_date, labels, created_by, created_at, updated_at, completed_at, version) \
@@ -229,10 +229,10 @@ pub fn update(u: &Update<'_>) -> (Vec<Statement>, usize) {
         let to = p.add(to.as_str());
         let data = format!("json_object('status', json_object('from', t.status, 'to', {to}))");
         let guard = format!("{guard} AND t.status != {to}");
-        stmts.push(
-            NewEvent::new(u.status_event, "task.status_changed", u.me, u.now)
-                .insert(p, &Source::new("t.project_id", "t.id", &data, &from, &guard)),
-        );
+        stmts.push(NewEvent::new(u.status_event, "task.status_changed", u.me, u.now).insert(
+            p,
+            &Source { project: "t.project_id", subject: "t.id", data: &data, from: Some(&from), guard: &guard },
+        ));
     }
     // The other fields, with `{field: {from, to}}` for those that change.
     if !patched_fields(u.patch).is_empty() {
@@ -251,10 +251,10 @@ pub fn update(u: &Update<'_>) -> (Vec<Statement>, usize) {
         }
         let data = format!("json_remove(json_object({}), {})", pairs.join(", "), removals.join(", "));
         let guard = format!("{guard} AND ({})", changed.join(" OR "));
-        stmts.push(
-            NewEvent::new(u.change_event, "task.updated", u.me, u.now)
-                .insert(p, &Source::new("t.project_id", "t.id", &data, &from, &guard)),
-        );
+        stmts.push(NewEvent::new(u.change_event, "task.updated", u.me, u.now).insert(
+            p,
+            &Source { project: "t.project_id", subject: "t.id", data: &data, from: Some(&from), guard: &guard },
+        ));
     }
     // The row.
     let update_index = stmts.len();
@@ -326,7 +326,7 @@ pub fn delete(task: &TaskId, me: &UserId, expect: &Expect, now: i64, event: &Eve
     );
     let data = "json_object('title', t.title)";
     let anchor = NewEvent::new(event, "task.deleted", me, now)
-        .insert(p, &Source::new("t.project_id", "t.id", data, &from, &guard));
+        .insert(p, &Source { project: "t.project_id", subject: "t.id", data, from: Some(&from), guard: &guard });
     vec![
         anchor,
         Statement::new(
