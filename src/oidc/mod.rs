@@ -6,7 +6,7 @@ pub mod config;
 pub mod provider;
 
 pub use config::{ProviderConfig, PROVIDER_ID_MAX, PROVIDER_ID_PATTERN};
-pub use provider::{Claims, OidcError, Providers};
+pub use provider::{Binding, Claims, OidcError, Providers};
 
 /// Prefix of this API's own one-time sign-in codes (`POST /v1/auth/oidc/token`).
 pub const CODE_PREFIX: &str = "oc_";

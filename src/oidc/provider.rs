@@ -193,8 +193,8 @@ impl Providers {
         Ok(self.keep(ports, p, old.metadata.clone().set_jwks(keys), ports.clock.now_ms()).await)
     }
 
-    /// Where to send the browser: the provider's authorization endpoint with PKCE S256,
-    /// `state` and `nonce`.
+    /// Where to send the browser: the provider's authorization endpoint with `state`, the
+    /// binding's `nonce` and the PKCE S256 challenge of its verifier.
     ///
     /// # Errors
     /// `Unavailable` when discovery fails.
@@ -203,13 +203,13 @@ impl Providers {
         ports: &Ports,
         p: &ProviderConfig,
         state: &str,
-        nonce: &str,
-        code_verifier: &str,
+        binding: Binding<'_>,
     ) -> Result<String, OidcError> {
         let cached = self.metadata(ports, p).await?;
         let client = client(p, &cached.metadata)?;
-        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(code_verifier.to_owned()));
-        let (state, nonce) = (state.to_owned(), nonce.to_owned());
+        let verifier = PkceCodeVerifier::new(binding.code_verifier.to_owned());
+        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+        let (state, nonce) = (state.to_owned(), binding.nonce.to_owned());
         let mut request = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
@@ -223,8 +223,8 @@ impl Providers {
         Ok(request.url().0.to_string())
     }
 
-    /// Exchanges the provider's code (with the PKCE verifier) and verifies the ID token
-    /// it returns: one call to the token endpoint, plus one to the key set when the token
+    /// Exchanges the provider's code (with the binding's PKCE verifier) and verifies the ID
+    /// token it returns (its `nonce` must be the binding's): one call to the token endpoint, plus one to the key set when the token
     /// names an unknown key.
     ///
     /// # Errors
@@ -234,15 +234,14 @@ impl Providers {
         ports: &Ports,
         p: &ProviderConfig,
         code: &str,
-        code_verifier: &str,
-        nonce: &str,
+        binding: Binding<'_>,
     ) -> Result<Claims, OidcError> {
         let cached = self.metadata(ports, p).await?;
         let http = Outbound(ports.http.as_ref());
         let response = client(p, &cached.metadata)?
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| OidcError::Unavailable(format!("token endpoint: {e}")))?
-            .set_pkce_verifier(PkceCodeVerifier::new(code_verifier.to_owned()))
+            .set_pkce_verifier(PkceCodeVerifier::new(binding.code_verifier.to_owned()))
             .request_async(&http)
             .await
             .map_err(|e| match e {
@@ -258,7 +257,8 @@ impl Providers {
             .ok_or_else(|| OidcError::InvalidIdToken("the token response has no id_token".to_owned()))?;
         let leeway_ms = ports.settings.jwt.leeway_secs.saturating_mul(1000);
         let now = ports.clock.now_ms();
-        let verify = |metadata: &CoreProviderMetadata| verify_claims(p, metadata, id_token, nonce, now, leeway_ms);
+        let verify =
+            |metadata: &CoreProviderMetadata| verify_claims(p, metadata, id_token, binding.nonce, now, leeway_ms);
         let claims = match verify(&cached.metadata) {
             Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
                 let refreshed = self.refresh_keys(ports, p, &cached).await?;
@@ -272,6 +272,15 @@ impl Providers {
         }
         Ok(claims)
     }
+}
+
+/// What ties the provider's answer to the request that asked for it: the ID token must
+/// carry `nonce`, and the code is redeemed with the PKCE `code_verifier` (two secrets of
+/// the same type, so they are named rather than positional).
+#[derive(Clone, Copy)]
+pub struct Binding<'a> {
+    pub nonce: &'a str,
+    pub code_verifier: &'a str,
 }
 
 /// The checks of an ID token (OpenID Connect Core 3.1.3.7) against the provider's

@@ -16,7 +16,7 @@ use crate::clock::Timestamp;
 use crate::domain::ids::{IdentityId, UserId};
 use crate::domain::user::{DisplayName, Email, User};
 use crate::error::{internal, ApiError};
-use crate::oidc::{Claims, OidcError, ProviderConfig, Providers, CODE_PREFIX, CODE_TTL_MS, STATE_TTL_MS};
+use crate::oidc::{Binding, Claims, OidcError, ProviderConfig, Providers, CODE_PREFIX, CODE_TTL_MS, STATE_TTL_MS};
 use crate::ports::Ports;
 use crate::sql::{self, accounts as accounts_q, oidc as q};
 use crate::store::StoreError;
@@ -59,7 +59,10 @@ pub async fn start(
     }
     let (state, nonce, verifier) = (random_secret(ports, "")?, random_secret(ports, "")?, random_secret(ports, "")?);
     // Discovery first: a provider that cannot be reached leaves nothing stored.
-    let url = providers.authorization_url(ports, p, &state, &nonce, &verifier).await.map_err(unavailable)?;
+    let url = providers
+        .authorization_url(ports, p, &state, Binding { nonce: &nonce, code_verifier: &verifier })
+        .await
+        .map_err(unavailable)?;
     let now = ports.clock.now_ms();
     let request = q::PendingRequest {
         redirect_uri: redirect_uri.to_owned(),
@@ -159,7 +162,10 @@ pub async fn callback(
     let Some(code) = params.code.as_deref().filter(|c| (1..=2048).contains(&c.len())) else {
         return Ok(refuse("invalid_request", "the provider's redirect has no code".to_owned()));
     };
-    let claims = match providers.exchange(ports, p, code, &pending.code_verifier, &pending.nonce).await {
+    let claims = match providers
+        .exchange(ports, p, code, Binding { nonce: &pending.nonce, code_verifier: &pending.code_verifier })
+        .await
+    {
         Ok(c) => c,
         Err(e) => return Ok(refuse(e.code(), e.reason())),
     };
