@@ -224,8 +224,8 @@ impl Providers {
     }
 
     /// Exchanges the provider's code (with the binding's PKCE verifier) and verifies the ID
-    /// token it returns (its `nonce` must be the binding's): one call to the token endpoint, plus one to the key set when the token
-    /// names an unknown key.
+    /// token it returns (its `nonce` must be the binding's): one call to the token
+    /// endpoint, plus one to the key set when the token names an unknown key.
     ///
     /// # Errors
     /// `TokenRefused`, `InvalidIdToken`, `EmailMissing`, or `Unavailable`.

@@ -249,6 +249,7 @@ pub fn unlink(id: &IdentityId, user: &UserId) -> Vec<Statement> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Value;
 
     /// The names of a SELECT's result columns (`x AS name`, else the part after the dot).
     fn result_names(sql: &str) -> Vec<String> {
@@ -261,6 +262,30 @@ mod tests {
                 name.to_owned()
             })
             .collect()
+    }
+
+    fn request_row(session_mode: &str) -> Row {
+        let text = |s: &str| Value::Text(s.to_owned());
+        Row(vec![
+            text("https://app.example/cb"),
+            text(session_mode),
+            text("verifier"),
+            text("nonce"),
+            Value::Null,
+            text("app-state"),
+            Value::Integer(42),
+        ])
+    }
+
+    #[test]
+    fn a_remembered_request_reads_back_its_session_mode_and_refuses_an_unknown_one() {
+        let r = decode_request(&request_row("cookie")).map_err(|e| e.to_string());
+        let r = r.as_ref().map(|r| (r.session_mode, r.nonce.as_str(), r.code_verifier.as_str(), r.expires_at));
+        assert_eq!(r, Ok((SessionMode::Cookie, "nonce", "verifier", 42)));
+        let stored =
+            insert_request("h", "p", 1, &decode_request(&request_row("token")).map_err(|e| e.to_string()).unwrap());
+        assert_eq!(stored.last().map(|s| s.params.get(3).cloned()), Some(Some(Value::Text("token".to_owned()))));
+        assert!(matches!(decode_request(&request_row("Cookie")), Err(ApiError::Internal(_))));
     }
 
     #[test]
